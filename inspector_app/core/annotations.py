@@ -124,7 +124,10 @@ def decode_mask(shape: Shape) -> npt.NDArray[np.bool_]:
         raw = base64.b64decode(shape.mask, validate=False)
     except (binascii.Error, ValueError) as e:
         raise AnnotationError(f"mask: not valid base64 ({e})") from e
-    image = cv2.imdecode(np.frombuffer(raw, dtype=np.uint8), cv2.IMREAD_UNCHANGED) if raw else None
+    try:
+        image = cv2.imdecode(np.frombuffer(raw, dtype=np.uint8), cv2.IMREAD_UNCHANGED) if raw else None
+    except cv2.error:
+        image = None
     if image is None:
         raise AnnotationError("mask: not a decodable PNG image")
     if image.ndim == 2:
@@ -177,6 +180,8 @@ def _flags(value: object, source: str, where: str) -> dict[str, bool]:
     if not isinstance(value, dict):
         raise _fail(source, where, f"expected an object of booleans, got {_type_name(value)}")
     for key, flag in value.items():
+        if not isinstance(key, str):
+            raise _fail(source, where, f"flag names must be strings, got {_type_name(key)}")
         if not isinstance(flag, bool):
             raise _fail(source, f"{where}[{key!r}]", f"expected a boolean, got {_type_name(flag)}")
     return dict(value)
@@ -428,7 +433,10 @@ def document_to_dict(document: Document) -> dict[str, Any]:
 
 def dump_document(document: Document, source: str = "<document>") -> str:
     """Validate ``document`` and serialise it exactly as :func:`save_document` writes it."""
-    payload = document_to_dict(document)
+    try:
+        payload = document_to_dict(document)
+    except (AttributeError, TypeError) as e:  # e.g. extra or flags that are not mappings
+        raise _fail(source, "", f"malformed Document ({e})") from e
     # Validate what we are about to write with the reader's rules: we never write a file that we
     # (or labelme) could not read back. Errors name the destination file and the field.
     document_from_dict(payload, source)
