@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from inspector_app.core.classes import ClassTable, ClassTableError
+from inspector_app.core.images import IMAGE_SUFFIXES
 from inspector_app.review import ReviewLog
 
 META_DIR = ".inspector"
-#: Extensions listed as images (lower case). Everything cv2 reads that people use on a line.
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"})
+#: Extensions listed as images (lower case): the core's list, so app and trainer agree.
+IMAGE_EXTENSIONS = frozenset(IMAGE_SUFFIXES)
 LAYER_MODES = ("prediction", "annotation", "both")
 
 
