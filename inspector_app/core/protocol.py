@@ -208,8 +208,10 @@ def to_line(event: Event) -> str:
         for f in fields(event):
             if f.name != "t":
                 payload[f.name] = getattr(event, f.name)
-    # json.dumps escapes control characters inside strings, so the result is always one line.
-    return json.dumps(payload, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+    # ASCII-only output: control characters, U+2028/U+2029 and NEL are escaped, so the result is one
+    # line for every line splitter (str.splitlines, Qt), and printing it never fails on a console
+    # whose encoding is not UTF-8 (Windows code pages) even for non-ASCII paths.
+    return json.dumps(payload, ensure_ascii=True, default=_json_default, separators=(",", ":"))
 
 
 _HINTS: dict[type[Any], dict[str, Any]] = {}
