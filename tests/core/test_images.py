@@ -225,3 +225,32 @@ def test_png_exif_orientation_is_applied(tmp_path: Path) -> None:
     # Orientation 6 = the camera was turned: show the image rotated 90 degrees clockwise.
     np.testing.assert_array_equal(read_image(path), np.rot90(image, k=-1))
     assert image_size(path) == (10, 6)
+
+
+def test_aluminium_sizes_agree_with_the_labelme_files(aluminum_dir: Path) -> None:
+    import json
+
+    jsons = sorted((aluminum_dir / "labelme").glob("*.json"))
+    assert len(jsons) == 400
+    for json_path in jsons:
+        doc = json.loads(json_path.read_text(encoding="utf-8"))
+        image_path = json_path.parent / doc["imagePath"]
+        if not image_path.is_file():
+            image_path = aluminum_dir / "images" / Path(doc["imagePath"]).name
+        assert image_size(image_path) == (doc["imageHeight"], doc["imageWidth"]), image_path
+    for json_path in jsons[:10]:
+        image = read_image(aluminum_dir / "images" / (json_path.stem + ".jpg"))
+        assert image.shape[:2] == (480, 640) and image.dtype == np.uint8
+
+
+def test_magnetic_tile_headers_agree_with_decoding(magnetic_tile_dir: Path) -> None:
+    # Varied sizes: the header probe must give exactly what decoding gives.
+    images = sorted((magnetic_tile_dir / "images").iterdir())[::7]
+    masks = sorted((magnetic_tile_dir / "masks").iterdir())[::7]
+    for path in images + masks:
+        image = read_image(path)
+        assert image_size(path) == image.shape[:2], path
+        reference = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if reference.ndim == 3:
+            reference = cv2.cvtColor(reference, cv2.COLOR_BGR2RGB)
+        np.testing.assert_array_equal(image, reference)
