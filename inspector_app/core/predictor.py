@@ -130,8 +130,8 @@ class Predictor:
             raise ModelError(self.path, f"wrong input rank {len(inp.shape)} (expected N x C x H x W)")
         if len(out.shape) != 4:
             raise ModelError(self.path, f"wrong output rank {len(out.shape)} (expected N x K x H x W)")
-        if inp.type != "tensor(float)":
-            raise ModelError(self.path, f"input type {inp.type} (expected float32)")
+        if inp.type != "tensor(float)" or out.type != "tensor(float)":
+            raise ModelError(self.path, f"{inp.type} -> {out.type} graph (expected float32 in and out)")
         self._input_name: str = inp.name
         self._output_name: str = out.name
         graph_channels = _static(inp.shape[1])
@@ -264,8 +264,11 @@ class Predictor:
         return np.stack([cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR) for p in logits])
 
     @staticmethod
-    def _argmax(logits: np.ndarray) -> np.ndarray:
-        """uint8 argmax over axis 0 (first maximum wins, like np.argmax), ~8x faster with OpenCV."""
+    def _argmax(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 argmax over axis 0 (first maximum wins, like np.argmax) and the maximum itself.
+
+        Plane by plane with OpenCV: about 8x faster than ``np.argmax(axis=0)`` on CxHxW.
+        """
         mask = np.zeros(logits.shape[1:], dtype=np.uint8)
         best = np.array(logits[0], dtype=np.float32, copy=True)
         greater = np.empty(logits.shape[1:], dtype=np.uint8)
@@ -274,7 +277,21 @@ class Predictor:
             np.bitwise_and(greater, np.uint8(c), out=greater)
             cv2.max(mask, greater, dst=mask)  # c exceeds every earlier index, so max() = assign
             cv2.max(best, logits[c], dst=best)
-        return mask
+        return mask, best
+
+    @staticmethod
+    def _softmax(logits: np.ndarray, best: np.ndarray) -> np.ndarray:
+        """float32 softmax over axis 0 given the per-pixel maximum (no overflow: exponents <= 0)."""
+        out = np.empty(logits.shape, dtype=np.float32)
+        total = np.zeros(logits.shape[1:], dtype=np.float32)
+        for c in range(logits.shape[0]):
+            cv2.subtract(logits[c], best, dst=out[c])
+            cv2.exp(out[c], dst=out[c])
+            cv2.add(total, out[c], dst=total)
+        np.reciprocal(total, out=total)
+        for c in range(logits.shape[0]):
+            cv2.multiply(out[c], total, dst=out[c])
+        return out
 
     def predict(
         self, image: np.ndarray, *, probabilities: bool = False, threshold: float | None = None
@@ -314,18 +331,13 @@ class Predictor:
                     raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
                 cut = np.float32(math.log(threshold / (1.0 - threshold)))
             mask = (logits[0] > cut).view(np.uint8)
-        else:
-            mask = self._argmax(logits)
-
-        probs = None
-        if probabilities:
-            if self.card.output == "sigmoid":
+            probs = None
+            if probabilities:
                 p = 0.5 * (1.0 + np.tanh(0.5 * logits[0]))  # sigmoid without exp overflow
                 probs = np.stack([1.0 - p, p]).astype(np.float32, copy=False)
-            else:
-                e = np.exp(logits - logits.max(axis=0, keepdims=True))
-                e /= e.sum(axis=0, keepdims=True)
-                probs = np.ascontiguousarray(e, dtype=np.float32)
+        else:
+            mask, best = self._argmax(logits)
+            probs = self._softmax(logits, best) if probabilities else None
         elapsed = (time.perf_counter() - start) * 1000.0
         return Prediction(np.ascontiguousarray(mask), probs, elapsed, self.model_id)
 

@@ -300,3 +300,18 @@ def test_cuda_provider_gives_the_same_mask(models: Path) -> None:
     assert predictor.providers[0] == "CUDAExecutionProvider"
     image, expected = _random_case_image(203, 517)
     np.testing.assert_array_equal(predictor.predict(image).mask, expected)
+
+
+def test_non_float32_graph_is_refused(tmp_path: Path) -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["x"], ["y"], to=TensorProto.FLOAT16)],
+        "half_out",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT16, ["N", 3, "H", "W"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", factory.OPSET)])
+    model.ir_version = factory.IR_VERSION
+    path = tmp_path / "half.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(ModelError, match=r"half\.onnx.*float16.*expected float32"):
+        Predictor(path, class_table=ClassTable.from_labels(["a", "b"]))
