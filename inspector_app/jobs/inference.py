@@ -1,0 +1,336 @@
+"""Interactive inference: ONE worker thread owns the predictor; the GUI thread never runs a model.
+
+Requests go through a mailbox rather than the Qt event queue: the GUI puts the newest prediction
+request in a slot (replacing an older one that has not started) and wakes the worker, so paging
+quickly through 50 images runs the model for the image the operator stops on, not for all 50.
+
+Every request carries ``(request id, image id, model id)``. The worker returns results with the
+same ids; the service on the GUI thread delivers only the result of the newest request for the
+current model, and caches every result per ``(image id, model id)`` in a byte-bounded LRU, so
+going back to an image shows its prediction immediately.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from inspector_app.jobs.cache import LruCache
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A loaded model: its file, id and card (``card`` is a core ``ModelCard``)."""
+
+    path: Path
+    model_id: str
+    card: Any
+    load_ms: float = 0.0
+
+    @property
+    def class_table(self) -> Any:
+        """The model's class table (indices of its masks)."""
+        return self.card.class_table
+
+    @property
+    def name(self) -> str:
+        """Display name: the card's name, else the file name."""
+        return str(getattr(self.card, "name", "") or self.path.stem)
+
+
+@dataclass(frozen=True)
+class PredictionResult:
+    """One prediction as delivered to the GUI thread."""
+
+    request_id: int
+    image_id: str
+    model_id: str
+    mask: np.ndarray  # uint8 HxW class indices (model's class table)
+    elapsed_ms: float  # model run time reported by the predictor
+    total_ms: float  # time in the worker, including statistics
+    #: Per class index: (area in pixels, connected regions), from core.masks.region_stats.
+    stats: tuple[tuple[int, int], ...] = ()
+    #: ``threading.get_ident()`` of the thread that ran the model (tests assert it).
+    thread_ident: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _PredictRequest:
+    request_id: int
+    image_id: str
+    model_id: str
+    image: np.ndarray
+    prefetch: bool = False
+
+
+class _Worker(QObject):
+    """Lives in the worker thread; the only object that touches the predictor."""
+
+    loaded = Signal(int, object)  # request id, ModelInfo
+    load_failed = Signal(int, str, str)  # request id, path, reason
+    predicted = Signal(object)  # PredictionResult
+    predict_failed = Signal(int, str, str, str)  # request id, image id, model id, reason
+
+    def __init__(self, threads: int | None) -> None:
+        super().__init__()
+        self._threads = threads
+        self._predictor: Any = None
+        self._lock = threading.Lock()
+        self._loads: list[tuple[int, Path]] = []
+        self._pending: _PredictRequest | None = None
+        self._prefetch: _PredictRequest | None = None
+
+    # --- called from the GUI thread (mailbox) ---------------------------------------------------
+    def post_load(self, request_id: int, path: Path) -> None:
+        with self._lock:
+            self._loads.append((request_id, path))
+
+    def post_predict(self, request: _PredictRequest) -> None:
+        with self._lock:
+            if request.prefetch:
+                self._prefetch = request
+            else:
+                self._pending = request  # newest wins: an older request not yet started is dropped
+
+    def drop_pending(self) -> None:
+        with self._lock:
+            self._pending = None
+            self._prefetch = None
+
+    # --- worker thread --------------------------------------------------------------------------
+    @Slot()
+    def process(self) -> None:
+        """Handle everything in the mailbox: model loads first, then the newest prediction."""
+        while True:
+            with self._lock:
+                if self._loads:
+                    load: tuple[int, Path] | None = self._loads.pop(0)
+                    request = None
+                else:
+                    load = None
+                    request = self._pending or self._prefetch
+                    if request is self._pending:
+                        self._pending = None
+                    else:
+                        self._prefetch = None
+            if load is not None:
+                self._load(*load)
+            elif request is not None:
+                self._predict(request)
+            else:
+                return
+
+    def _load(self, request_id: int, path: Path) -> None:
+        start = time.perf_counter()
+        try:
+            from inspector_app.core.predictor import Predictor  # lazy: onnxruntime is heavy
+
+            predictor = Predictor(path, threads=self._threads)
+        except Exception as exc:  # any failure keeps the previous model
+            self.load_failed.emit(request_id, str(path), _reason(exc))
+            return
+        self._predictor = predictor  # the previous one is released only on success
+        info = ModelInfo(path, str(predictor.model_id), predictor.card, (time.perf_counter() - start) * 1e3)
+        self.loaded.emit(request_id, info)
+
+    def _predict(self, request: _PredictRequest) -> None:
+        predictor = self._predictor
+        if predictor is None or str(predictor.model_id) != request.model_id:
+            self.predict_failed.emit(
+                request.request_id, request.image_id, request.model_id, "the model is not loaded"
+            )
+            return
+        start = time.perf_counter()
+        try:
+            prediction = predictor.predict(request.image)
+            from inspector_app.core.masks import region_stats
+
+            num_classes = int(predictor.card.class_table.num_classes)
+            stats = tuple((int(a), int(r)) for a, r in region_stats(prediction.mask, num_classes))
+        except Exception as exc:  # reported to the operator, the worker lives on
+            self.predict_failed.emit(request.request_id, request.image_id, request.model_id, _reason(exc))
+            return
+        self.predicted.emit(
+            PredictionResult(
+                request_id=request.request_id,
+                image_id=request.image_id,
+                model_id=request.model_id,
+                mask=prediction.mask,
+                elapsed_ms=float(prediction.elapsed_ms),
+                total_ms=(time.perf_counter() - start) * 1e3,
+                stats=stats,
+                thread_ident=threading.get_ident(),
+                extra={"prefetch": request.prefetch},
+            )
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) < 600 else text[:600] + "…"
+
+
+class InferenceService(QObject):
+    """GUI-side facade of the inference worker thread.
+
+    Signals (GUI thread): ``model_changed(ModelInfo)``, ``model_failed(path, reason)``,
+    ``prediction_ready(PredictionResult)`` (only the newest request, current model),
+    ``prediction_failed(image_id, reason)``, ``busy_changed(bool)``.
+    """
+
+    model_changed = Signal(object)
+    model_failed = Signal(str, str)
+    prediction_ready = Signal(object)
+    prediction_failed = Signal(str, str)
+    busy_changed = Signal(bool)
+    _wake = Signal()
+
+    def __init__(
+        self, parent: QObject | None = None, *, threads: int | None = None, cache_bytes: int = 24 << 20
+    ) -> None:
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self._thread = QThread()
+        self._thread.setObjectName("inference-worker")
+        self._worker = _Worker(threads)
+        self._worker.moveToThread(self._thread)
+        self._wake.connect(self._worker.process)
+        self._worker.loaded.connect(self._on_loaded)
+        self._worker.load_failed.connect(self._on_load_failed)
+        self._worker.predicted.connect(self._on_predicted)
+        self._worker.predict_failed.connect(self._on_predict_failed)
+        self._thread.start()
+        self._thread_ident: int | None = None
+        self.model: ModelInfo | None = None
+        self._latest_request = 0
+        #: (image id, model id) of the newest request and whether its result was delivered.
+        self._latest_key: tuple[str, str] | None = None
+        self._delivered = False
+        self._latest_load = 0
+        self._busy = False
+        self.cache: LruCache[tuple[str, str], PredictionResult] = LruCache(
+            cache_bytes, lambda r: int(r.mask.nbytes) + 256
+        )
+        #: Results that arrived for a superseded request or another model (tests read it).
+        self.stale_dropped = 0
+
+    # --- requests --------------------------------------------------------------------------------
+    def load_model(self, path: str | Path) -> int:
+        """Load a model in the worker; ``model_changed`` or ``model_failed`` follows. Returns its id."""
+        request_id = next(self._ids)
+        self._latest_load = request_id
+        self._worker.post_load(request_id, Path(path))
+        self._wake.emit()
+        return request_id
+
+    def predict(self, image_id: str, image: np.ndarray) -> PredictionResult | None:
+        """Ask for the current model's prediction of ``image``.
+
+        Returns the cached result at once when there is one (no signal then); otherwise queues
+        the request (replacing an older one not started yet) and returns None:
+        ``prediction_ready`` follows unless a newer request supersedes it.
+        """
+        model = self.model
+        if model is None:
+            return None
+        request_id = next(self._ids)
+        self._latest_request = request_id
+        self._latest_key = (image_id, model.model_id)
+        cached = self.cache.get((image_id, model.model_id))
+        if cached is not None:
+            self._delivered = True
+            self._worker.drop_pending()
+            self._set_busy(False)
+            return cached
+        self._delivered = False
+        self._worker.post_predict(_PredictRequest(request_id, image_id, model.model_id, image))
+        self._set_busy(True)
+        self._wake.emit()
+        return None
+
+    def prefetch(self, image_id: str, image: np.ndarray) -> None:
+        """Predict ``image`` into the cache when the worker has nothing newer to do."""
+        model = self.model
+        if model is None or (image_id, model.model_id) in self.cache:
+            return
+        self._worker.post_predict(
+            _PredictRequest(next(self._ids), image_id, model.model_id, image, prefetch=True)
+        )
+        self._wake.emit()
+
+    def cancel_pending(self) -> None:
+        """Forget queued requests (a running one completes and is dropped as stale)."""
+        self._latest_request = next(self._ids)
+        self._latest_key = None
+        self._worker.drop_pending()
+        self._set_busy(False)
+
+    def cached(self, image_id: str) -> PredictionResult | None:
+        """The current model's cached result for ``image_id``."""
+        if self.model is None:
+            return None
+        return self.cache.get((image_id, self.model.model_id))
+
+    @property
+    def busy(self) -> bool:
+        """True while a delivered-to-GUI request is outstanding."""
+        return self._busy
+
+    @property
+    def worker_thread(self) -> QThread:
+        """The thread that owns the predictor."""
+        return self._thread
+
+    def shutdown(self, wait_ms: int = 10_000) -> None:
+        """Stop the worker thread (a running prediction finishes first)."""
+        self._worker.drop_pending()
+        self._thread.quit()
+        self._thread.wait(wait_ms)
+
+    # --- results (GUI thread) ---------------------------------------------------------------------
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)
+
+    @Slot(int, object)
+    def _on_loaded(self, request_id: int, info: ModelInfo) -> None:
+        self.model = info
+        self.cache.discard(lambda key: key[1] != info.model_id)
+        self.model_changed.emit(info)
+
+    @Slot(int, str, str)
+    def _on_load_failed(self, request_id: int, path: str, reason: str) -> None:
+        self.model_failed.emit(path, reason)
+
+    @Slot(object)
+    def _on_predicted(self, result: PredictionResult) -> None:
+        self.cache.put((result.image_id, result.model_id), result)
+        current = self.model is not None and result.model_id == self.model.model_id
+        key = (result.image_id, result.model_id)
+        if result.extra.get("prefetch"):
+            # A prefetch that finishes after the operator already moved to its image serves as
+            # the answer (the duplicate request then arrives already delivered and is dropped).
+            if not (current and key == self._latest_key and not self._delivered):
+                return
+        elif result.request_id != self._latest_request or not current or self._delivered:
+            self.stale_dropped += 1
+            return
+        self._delivered = True
+        self._set_busy(False)
+        self.prediction_ready.emit(result)
+
+    @Slot(int, str, str, str)
+    def _on_predict_failed(self, request_id: int, image_id: str, model_id: str, reason: str) -> None:
+        if request_id != self._latest_request:
+            return
+        self._set_busy(False)
+        self.prediction_failed.emit(image_id, reason)

@@ -1,0 +1,162 @@
+"""Image loading off the GUI thread, newest request wins, with neighbour prefetch into an LRU cache.
+
+Decoding a 640x480 PNG takes a few milliseconds, a 20-megapixel 16-bit TIFF a few hundred: the
+GUI thread never decodes. When the operator pages through images the loader decodes the one asked
+for last (older requests not started are dropped) and, when idle, the next and previous images,
+so that the common "next" step finds its image already decoded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from inspector_app.core.images import ImageReadError, read_image, to_display_rgb8
+from inspector_app.jobs.cache import LruCache
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded image (or why it could not be read)."""
+
+    request_id: int
+    name: str
+    path: Path
+    #: ``name|mtime_ns|size``: changes when the file changes (keys the prediction cache).
+    image_id: str
+    image: np.ndarray | None
+    display: np.ndarray | None  # uint8 HxWx3 RGB for the canvas
+    error: str | None = None
+    read_ms: float = 0.0
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays (the display array may share the image's buffer)."""
+        total = 0 if self.image is None else int(self.image.nbytes)
+        if self.display is not None and self.display is not self.image:
+            total += int(self.display.nbytes)
+        return total + 256
+
+
+def image_id_for(name: str, path: Path) -> str:
+    """Identity of an image file's current content (cheap: one ``stat``)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{name}|missing"
+    return f"{name}|{st.st_mtime_ns}|{st.st_size}"
+
+
+def load_image(request_id: int, name: str, path: Path) -> LoadedImage:
+    """Decode one image (any thread); errors become ``LoadedImage.error``."""
+    start = time.perf_counter()
+    image_id = image_id_for(name, path)
+    try:
+        image = read_image(path)
+        display = to_display_rgb8(image)
+    except ImageReadError as exc:
+        return LoadedImage(request_id, name, path, image_id, None, None, exc.problem)
+    except (OSError, ValueError, TypeError) as exc:
+        return LoadedImage(request_id, name, path, image_id, None, None, str(exc))
+    return LoadedImage(
+        request_id, name, path, image_id, image, display, None, (time.perf_counter() - start) * 1e3
+    )
+
+
+class _LoaderWorker(QObject):
+    loaded = Signal(object)  # LoadedImage
+
+    def __init__(self, cache: LruCache[str, LoadedImage]) -> None:
+        super().__init__()
+        self._cache = cache
+        self._lock = threading.Lock()
+        self._pending: tuple[int, str, Path] | None = None
+        self._prefetch: list[tuple[str, Path]] = []
+
+    def post(self, request_id: int, name: str, path: Path) -> None:
+        with self._lock:
+            self._pending = (request_id, name, path)
+
+    def post_prefetch(self, items: list[tuple[str, Path]]) -> None:
+        with self._lock:
+            self._prefetch = list(items)
+
+    @Slot()
+    def process(self) -> None:
+        while True:
+            with self._lock:
+                pending, self._pending = self._pending, None
+                item = self._prefetch.pop(0) if pending is None and self._prefetch else None
+            if pending is not None:
+                result = load_image(*pending)
+                if result.error is None:
+                    self._cache.put(str(result.path), result)
+                self.loaded.emit(result)
+            elif item is not None:
+                name, path = item
+                key = str(path)
+                cached = self._cache.get(key)
+                if cached is None or cached.image_id != image_id_for(name, path):
+                    result = load_image(0, name, path)
+                    if result.error is None:
+                        self._cache.put(key, result)
+            else:
+                return
+
+
+class ImageLoader(QObject):
+    """GUI-side facade: ``request`` an image, get ``loaded(LoadedImage)`` for the newest request."""
+
+    loaded = Signal(object)
+    _wake = Signal()
+
+    def __init__(self, parent: QObject | None = None, *, cache_bytes: int = 48 << 20) -> None:
+        super().__init__(parent)
+        self.cache: LruCache[str, LoadedImage] = LruCache(cache_bytes, lambda r: r.nbytes, max_items=16)
+        self._ids = itertools.count(1)
+        self._latest = 0
+        self._thread = QThread()
+        self._thread.setObjectName("image-loader")
+        self._worker = _LoaderWorker(self.cache)
+        self._worker.moveToThread(self._thread)
+        self._wake.connect(self._worker.process)
+        self._worker.loaded.connect(self._on_loaded)
+        self._thread.start()
+
+    def request(self, name: str, path: Path) -> LoadedImage | None:
+        """The image at once when cached (still current on disk), else None and ``loaded`` later."""
+        request_id = next(self._ids)
+        self._latest = request_id
+        cached = self.cache.get(str(path))
+        if cached is not None and cached.image_id == image_id_for(name, path):
+            return cached
+        self._worker.post(request_id, name, path)
+        self._wake.emit()
+        return None
+
+    def prefetch(self, items: list[tuple[str, Path]]) -> None:
+        """Decode these (name, path) pairs into the cache when idle (replaces earlier prefetches)."""
+        self._worker.post_prefetch(items)
+        self._wake.emit()
+
+    def cancel(self) -> None:
+        """Drop the outstanding request (its result is ignored when it arrives)."""
+        self._latest = next(self._ids)
+
+    def shutdown(self, wait_ms: int = 10_000) -> None:
+        """Stop the loader thread."""
+        self._worker.post_prefetch([])
+        self._thread.quit()
+        self._thread.wait(wait_ms)
+
+    @Slot(object)
+    def _on_loaded(self, result: LoadedImage) -> None:
+        if result.request_id == self._latest:
+            self.loaded.emit(result)

@@ -1,0 +1,64 @@
+"""Notice bar: a visible, dismissable message above the image (errors stay until dismissed)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+
+_STYLES = {
+    "info": "background: #e3f2fd; color: #0d47a1; border: 1px solid #90caf9;",
+    "warning": "background: #fff8e1; color: #6d4c00; border: 1px solid #ffca28;",
+    "error": "background: #ffebee; color: #b71c1c; border: 1px solid #ef9a9a;",
+}
+
+
+class NoticeBar(QFrame):
+    """Shows one message at a time. Info notices hide after a while; warnings and errors stay."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("noticeBar")
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setOpenExternalLinks(False)
+        self.close_button = QToolButton(self)
+        self.close_button.setText("✕")
+        self.close_button.setToolTip("Dismiss")
+        self.close_button.setAutoRaise(True)
+        self.close_button.clicked.connect(self.dismiss)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.close_button)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.dismiss)
+        self.level = ""
+        #: Every message shown (newest last), for the log and for tests.
+        self.history: list[tuple[str, str]] = []
+        self.hide()
+
+    def show_message(self, text: str, level: str = "info", timeout_ms: int | None = None) -> None:
+        """Show ``text``; ``level`` is info / warning / error."""
+        self.level = level
+        self.history.append((level, text))
+        self.label.setText(text)
+        style = _STYLES.get(level, _STYLES["info"])
+        self.setStyleSheet(f"QFrame#noticeBar {{ {style} border-radius: 4px; }}")
+        self.show()
+        if timeout_ms is None:
+            timeout_ms = 6000 if level == "info" else 0
+        if timeout_ms > 0:
+            self._timer.start(timeout_ms)
+        else:
+            self._timer.stop()
+
+    def text(self) -> str:
+        """The message on display ("" when hidden)."""
+        return self.label.text() if self.isVisible() or not self.isHidden() else ""
+
+    def dismiss(self) -> None:
+        """Hide the message."""
+        self._timer.stop()
+        self.level = ""
+        self.hide()
