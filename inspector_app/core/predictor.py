@@ -37,7 +37,7 @@ import numpy as np
 from inspector_app.core.classes import ClassTable
 from inspector_app.core.modelcard import ModelCard, ModelError, card_from_metadata, open_session_error
 
-__all__ = ["ModelError", "Prediction", "Predictor", "default_providers"]
+__all__ = ["ModelError", "Prediction", "Predictor", "default_providers", "postprocess", "preprocess"]
 
 PathLike = str | os.PathLike[str]
 
@@ -78,6 +78,132 @@ def _file_id(path: Path) -> str:
 def _static(dim: Any) -> int | None:
     """A graph dimension as an int, None when symbolic/dynamic."""
     return dim if isinstance(dim, int) and dim > 0 else None
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    """Validate an image for the model; HxWx1 becomes HxW. Raises ValueError."""
+    if not isinstance(image, np.ndarray) or image.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"expected a uint8 or uint16 image, got {getattr(image, 'dtype', type(image))}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
+        raise ValueError(f"expected an HxW, HxWx3 or HxWx4 image, got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"empty image of shape {image.shape}")
+    return image
+
+
+def preprocess(image: np.ndarray, card: ModelCard, *, out: np.ndarray | None = None) -> np.ndarray:
+    """The model input ``(1, C, H', W')`` float32 for ``image`` (steps 1-4 of the module docstring).
+
+    ``out`` is reused when it has the right shape (pass the previous result on a video stream).
+    Public so that the trainer evaluates checkpoints with exactly the app's pre-processing.
+    """
+    image = _check_image(image)
+    h, w = image.shape[:2]
+    src = image
+    if card.input_channels == 1 and image.ndim == 3:
+        src = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY if image.shape[2] == 3 else cv2.COLOR_RGBA2GRAY)
+    if card.input_size is not None:
+        th, tw = card.input_size
+        shrink = th * tw < h * w
+        src = cv2.resize(src, (tw, th), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    else:
+        m = card.size_multiple
+        th, tw = -(-h // m) * m, -(-w // m) * m
+        if (th, tw) != (h, w):
+            src = cv2.copyMakeBorder(src, 0, th - h, 0, tw - w, cv2.BORDER_REFLECT_101)
+    channels = card.input_channels
+    if out is None or out.shape != (1, channels, th, tw) or out.dtype != np.float32:
+        out = np.empty((1, channels, th, tw), dtype=np.float32)
+    # x = pixel * scale + offset, one multiply-add per plane straight into the NCHW buffer; a grey
+    # source feeds every input plane without being replicated first.
+    full = 255.0 if src.dtype == np.uint8 else 65535.0
+    for c in range(channels):
+        plane = src if src.ndim == 2 else src[:, :, c]
+        np.multiply(plane, np.float32(1.0 / (full * card.std[c])), out=out[0, c])
+        if card.mean[c] != 0:
+            np.add(out[0, c], np.float32(-card.mean[c] / card.std[c]), out=out[0, c])
+    return out
+
+
+def _restore_size(
+    logits: np.ndarray, card: ModelCard, image_size: tuple[int, int], input_size: tuple[int, ...]
+) -> np.ndarray:
+    """Logits (K, h', w') in model space -> (K, h, w) in image space (crop and/or resize)."""
+    h, w = image_size
+    if card.input_size is None:
+        if logits.shape[1:] != tuple(input_size):  # the graph outputs another resolution
+            size = (int(input_size[1]), int(input_size[0]))
+            logits = np.stack([cv2.resize(p, size, interpolation=cv2.INTER_LINEAR) for p in logits])
+        return logits[:, :h, :w]
+    if logits.shape[1:] == (h, w):
+        return logits
+    return np.stack([cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR) for p in logits])
+
+
+def _argmax(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 argmax over axis 0 (first maximum wins, like np.argmax) and the maximum itself.
+
+    Plane by plane with OpenCV: about 8x faster than ``np.argmax(axis=0)`` on CxHxW.
+    """
+    mask = np.zeros(logits.shape[1:], dtype=np.uint8)
+    best = np.array(logits[0], dtype=np.float32, copy=True)
+    greater = np.empty(logits.shape[1:], dtype=np.uint8)
+    for c in range(1, logits.shape[0]):
+        cv2.compare(logits[c], best, cv2.CMP_GT, dst=greater)  # 255 where class c is better
+        np.bitwise_and(greater, np.uint8(c), out=greater)
+        cv2.max(mask, greater, dst=mask)  # c exceeds every earlier index, so max() = assign
+        cv2.max(best, logits[c], dst=best)
+    return mask, best
+
+
+def _softmax(logits: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """float32 softmax over axis 0 given the per-pixel maximum (no overflow: exponents <= 0)."""
+    out = np.empty(logits.shape, dtype=np.float32)
+    total = np.zeros(logits.shape[1:], dtype=np.float32)
+    for c in range(logits.shape[0]):
+        cv2.subtract(logits[c], best, dst=out[c])
+        cv2.exp(out[c], dst=out[c])
+        cv2.add(total, out[c], dst=total)
+    np.reciprocal(total, out=total)
+    for c in range(logits.shape[0]):
+        cv2.multiply(out[c], total, dst=out[c])
+    return out
+
+
+def postprocess(
+    output: np.ndarray,
+    card: ModelCard,
+    image_size: tuple[int, ...],
+    input_size: tuple[int, ...],
+    *,
+    threshold: float | None = None,
+    probabilities: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Graph output ``(1, K, h', w')`` -> (uint8 HxW mask, float32 CxHxW probabilities or None).
+
+    ``image_size`` is the original image's (H, W), ``input_size`` the (H', W') fed to the graph
+    (``preprocess(...).shape[2:]``). ``threshold`` overrides the card's for one-logit models.
+    Public so that the trainer evaluates checkpoints with exactly the app's post-processing.
+    """
+    h, w = int(image_size[0]), int(image_size[1])
+    logits = _restore_size(output[0] if output.ndim == 4 else output, card, (h, w), input_size)
+    if logits.dtype != np.float32:
+        logits = logits.astype(np.float32)
+    if card.output == "sigmoid":
+        t = card.threshold if threshold is None else threshold
+        if not 0.0 < t < 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, got {t}")
+        # sigmoid(x) > t  <=>  x > log(t / (1 - t)): no exp on the per-frame path.
+        mask = np.ascontiguousarray((logits[0] > np.float32(math.log(t / (1.0 - t)))).view(np.uint8))
+        probs = None
+        if probabilities:
+            p = 0.5 * (1.0 + np.tanh(0.5 * logits[0]))  # sigmoid without exp overflow
+            probs = np.stack([1.0 - p, p]).astype(np.float32, copy=False)
+        return mask, probs
+    mask, best = _argmax(logits)
+    return mask, (_softmax(logits, best) if probabilities else None)
 
 
 class Predictor:
@@ -164,16 +290,6 @@ class Predictor:
         if self._output_channels is not None:
             self._check_output_channels(self._output_channels)
 
-        # Pre-computed per-channel affine map: x = pixel * scale[c] + offset[c].
-        std = np.asarray(card.std, dtype=np.float64)
-        mean = np.asarray(card.mean, dtype=np.float64)
-        self._scale = {
-            np.dtype(np.uint8): [np.float32(v) for v in 1.0 / (255.0 * std)],
-            np.dtype(np.uint16): [np.float32(v) for v in 1.0 / (65535.0 * std)],
-        }
-        self._offset = [np.float32(v) for v in -mean / std]
-        t = card.threshold
-        self._logit_threshold = np.float32(math.log(t / (1.0 - t)))
         self._buffer: np.ndarray | None = None
 
     # --- set-up helpers ----------------------------------------------------------------------------
@@ -221,78 +337,6 @@ class Predictor:
         return f"Predictor({self.path.name!r}, model_id={self.model_id!r}, providers={self.providers})"
 
     # --- the per-frame path ------------------------------------------------------------------------
-    def _source(self, image: np.ndarray) -> np.ndarray:
-        """The image reduced to what feeds the model: HxW (one plane for every input) or HxWxK, K>=C."""
-        if self.card.input_channels == 3 or image.ndim == 2:
-            return image
-        code = cv2.COLOR_RGB2GRAY if image.shape[2] == 3 else cv2.COLOR_RGBA2GRAY
-        return cv2.cvtColor(image, code)
-
-    def _input_tensor(self, image: np.ndarray) -> np.ndarray:
-        h, w = image.shape[:2]
-        src = self._source(image)
-        if self.card.input_size is not None:
-            th, tw = self.card.input_size
-            shrink = th * tw < h * w
-            src = cv2.resize(src, (tw, th), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-        else:
-            m = self.card.size_multiple
-            th, tw = -(-h // m) * m, -(-w // m) * m
-            if (th, tw) != (h, w):
-                src = cv2.copyMakeBorder(src, 0, th - h, 0, tw - w, cv2.BORDER_REFLECT_101)
-        channels = self.card.input_channels
-        buf = self._buffer
-        if buf is None or buf.shape != (1, channels, th, tw):
-            buf = self._buffer = np.empty((1, channels, th, tw), dtype=np.float32)
-        scale = self._scale[src.dtype]
-        for c in range(channels):
-            plane = src if src.ndim == 2 else src[:, :, c]
-            np.multiply(plane, scale[c], out=buf[0, c])
-            if self._offset[c] != 0:
-                np.add(buf[0, c], self._offset[c], out=buf[0, c])
-        return buf
-
-    def _restore_size(self, logits: np.ndarray, h: int, w: int, padded: tuple[int, int]) -> np.ndarray:
-        """Logits (K, h', w') in model space -> (K, h, w) in image space (crop and/or resize)."""
-        if self.card.input_size is None:
-            if logits.shape[1:] != padded:  # the graph outputs another resolution
-                size = (padded[1], padded[0])
-                logits = np.stack([cv2.resize(p, size, interpolation=cv2.INTER_LINEAR) for p in logits])
-            return logits[:, :h, :w]
-        if logits.shape[1:] == (h, w):
-            return logits
-        return np.stack([cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR) for p in logits])
-
-    @staticmethod
-    def _argmax(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """uint8 argmax over axis 0 (first maximum wins, like np.argmax) and the maximum itself.
-
-        Plane by plane with OpenCV: about 8x faster than ``np.argmax(axis=0)`` on CxHxW.
-        """
-        mask = np.zeros(logits.shape[1:], dtype=np.uint8)
-        best = np.array(logits[0], dtype=np.float32, copy=True)
-        greater = np.empty(logits.shape[1:], dtype=np.uint8)
-        for c in range(1, logits.shape[0]):
-            cv2.compare(logits[c], best, cv2.CMP_GT, dst=greater)  # 255 where class c is better
-            np.bitwise_and(greater, np.uint8(c), out=greater)
-            cv2.max(mask, greater, dst=mask)  # c exceeds every earlier index, so max() = assign
-            cv2.max(best, logits[c], dst=best)
-        return mask, best
-
-    @staticmethod
-    def _softmax(logits: np.ndarray, best: np.ndarray) -> np.ndarray:
-        """float32 softmax over axis 0 given the per-pixel maximum (no overflow: exponents <= 0)."""
-        out = np.empty(logits.shape, dtype=np.float32)
-        total = np.zeros(logits.shape[1:], dtype=np.float32)
-        for c in range(logits.shape[0]):
-            cv2.subtract(logits[c], best, dst=out[c])
-            cv2.exp(out[c], dst=out[c])
-            cv2.add(total, out[c], dst=total)
-        np.reciprocal(total, out=total)
-        for c in range(logits.shape[0]):
-            cv2.multiply(out[c], total, dst=out[c])
-        return out
-
     def predict(
         self, image: np.ndarray, *, probabilities: bool = False, threshold: float | None = None
     ) -> Prediction:
@@ -303,43 +347,22 @@ class Predictor:
         does not fit the card.
         """
         start = time.perf_counter()
-        if image.dtype not in (np.uint8, np.uint16):
-            raise ValueError(f"expected a uint8 or uint16 image, got {image.dtype}")
-        if image.ndim == 3 and image.shape[2] == 1:
-            image = image[:, :, 0]
-        if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
-            raise ValueError(f"expected an HxW, HxWx3 or HxWx4 image, got shape {image.shape}")
-        h, w = image.shape[:2]
-        if h == 0 or w == 0:
-            raise ValueError(f"empty image of shape {image.shape}")
-
-        tensor = self._input_tensor(image)
+        tensor = preprocess(image, self.card, out=self._buffer)
+        self._buffer = tensor  # reused while the frame size stays the same
         try:
             (out,) = self._session.run([self._output_name], {self._input_name: tensor})
         except Exception as exc:  # onnxruntime's own exception types
+            h, w = image.shape[:2]
             raise ModelError(self.path, f"inference failed on a {w}x{h} image: {exc}") from None
         if self._output_channels is None:  # dynamic in the graph: check once, on the first result
             self._check_output_channels(out.shape[1])
             self._output_channels = out.shape[1]
-        logits = self._restore_size(out[0], h, w, tensor.shape[2:])
-
-        if self.card.output == "sigmoid":
-            if threshold is None:
-                cut = self._logit_threshold
-            else:
-                if not 0.0 < threshold < 1.0:
-                    raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
-                cut = np.float32(math.log(threshold / (1.0 - threshold)))
-            mask = (logits[0] > cut).view(np.uint8)
-            probs = None
-            if probabilities:
-                p = 0.5 * (1.0 + np.tanh(0.5 * logits[0]))  # sigmoid without exp overflow
-                probs = np.stack([1.0 - p, p]).astype(np.float32, copy=False)
-        else:
-            mask, best = self._argmax(logits)
-            probs = self._softmax(logits, best) if probabilities else None
+        mask, probs = postprocess(
+            out, self.card, image.shape[:2], tensor.shape[2:], threshold=threshold,
+            probabilities=probabilities,
+        )
         elapsed = (time.perf_counter() - start) * 1000.0
-        return Prediction(np.ascontiguousarray(mask), probs, elapsed, self.model_id)
+        return Prediction(mask, probs, elapsed, self.model_id)
 
     def warmup(self, height: int = 64, width: int = 64) -> None:
         """Run once on a blank image so that the first real frame does not pay the set-up cost."""

@@ -19,7 +19,7 @@ from onnx import TensorProto, helper
 
 from inspector_app.core.classes import ClassTable
 from inspector_app.core.modelcard import ModelError
-from inspector_app.core.predictor import Prediction, Predictor
+from inspector_app.core.predictor import Prediction, Predictor, postprocess, preprocess
 from tests import onnx_factory as factory
 
 #: (R, G, B) -> expected class of the rgb4 model with identity normalisation (worked out by hand).
@@ -315,3 +315,30 @@ def test_non_float32_graph_is_refused(tmp_path: Path) -> None:
     onnx.save(model, str(path))
     with pytest.raises(ModelError, match=r"half\.onnx.*float16.*expected float32"):
         Predictor(path, class_table=ClassTable.from_labels(["a", "b"]))
+
+
+def test_preprocess_pads_with_a_mirror_and_normalises() -> None:
+    card = factory.make_card(factory.BINARY_TABLE, 1, size_multiple=4, mean=(0.5,), std=(0.25,))
+    image = np.array([[0, 51, 102], [153, 204, 255]], np.uint8)
+    tensor = preprocess(image, card)
+    assert tensor.shape == (1, 1, 4, 4) and tensor.dtype == np.float32
+    # Reflect-101 bottom/right: columns 0 1 2 | 1, rows 0 1 | 0 1.
+    mirrored = np.array([[0, 51, 102, 51], [153, 204, 255, 204], [0, 51, 102, 51], [153, 204, 255, 204]])
+    np.testing.assert_allclose(tensor[0, 0], (mirrored / 255.0 - 0.5) / 0.25, atol=1e-6)
+    assert preprocess(image[::-1], card, out=tensor) is tensor  # buffer reused for the same size
+
+
+def test_preprocess_repeats_grey_and_resizes_for_fixed_size_models() -> None:
+    card = factory.make_card(factory.RGB_TABLE, 3, input_size=(8, 8), mean=(0.1, 0.2, 0.3))
+    tensor = preprocess(np.full((20, 30), 255, np.uint8), card)
+    assert tensor.shape == (1, 3, 8, 8)
+    np.testing.assert_allclose(tensor[0, :, 0, 0], [0.9, 0.8, 0.7], atol=1e-6)
+
+
+def test_postprocess_matches_numpy_argmax_with_ties() -> None:
+    card = factory.make_card(ClassTable.from_labels("abcdef"), 3)
+    logits = RNG.integers(-3, 4, size=(1, 7, 40, 50)).astype(np.float32)  # many exact ties
+    mask, probs = postprocess(logits, card, (33, 41), (40, 50), probabilities=True)
+    np.testing.assert_array_equal(mask, np.argmax(logits[0, :, :33, :41], axis=0))
+    assert probs is not None and probs.shape == (7, 33, 41)
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-5)
