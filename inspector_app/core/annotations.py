@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import importlib
 import json
 import math
 import os
@@ -29,6 +28,8 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+from inspector_app.core.images import ImageReadError, image_size
 
 #: Shape types labelme 5.x-7.x writes. Unknown types are kept and written back unchanged.
 SHAPE_TYPES = (
@@ -221,13 +222,12 @@ def _points(value: object, source: str, where: str) -> tuple[Point, ...]:
 
 
 def _check_point_count(shape_type: str, count: int, source: str, where: str) -> None:
-    rule = POINT_COUNTS.get(shape_type)
-    if rule is None:
-        return  # unknown shape types are carried through; we cannot know their rules
-    low, high = rule
-    article = "an" if shape_type[0] in "aeiou" else "a"
+    # Unknown shape types are carried through; like labelme we only insist on some points.
+    low, high = POINT_COUNTS.get(shape_type, (1, None))
+    article = "an" if shape_type[:1] in ("a", "e", "i", "o", "u") else "a"
     if high is None and count < low:
-        raise _fail(source, where, f"{article} {shape_type} needs at least {low} points, got {count}")
+        plural = "point" if low == 1 else "points"
+        raise _fail(source, where, f"{article} {shape_type} needs at least {low} {plural}, got {count}")
     if high is not None and not low <= count <= high:
         plural = "point" if low == 1 else "points"
         raise _fail(source, where, f"{article} {shape_type} needs exactly {low} {plural}, got {count}")
@@ -331,27 +331,6 @@ def load_document(path: str | os.PathLike[str], *, check_image: bool = False) ->
     return document
 
 
-def _image_size(image_path: Path) -> tuple[int, int] | None:
-    """(height, width) of an image file, or None when it is absent or undecodable."""
-    try:  # the sibling images module reads only the header where it can
-        image_size = importlib.import_module("inspector_app.core.images").image_size
-    except (ImportError, AttributeError):
-        image_size = None
-    if image_size is not None:
-        try:
-            height, width = image_size(image_path)
-            return int(height), int(width)
-        except Exception:  # the sibling's own error types; treat as "no size available"
-            return None
-    try:
-        raw = np.fromfile(image_path, dtype=np.uint8)  # np.fromfile copes with unicode paths
-    except OSError:
-        return None
-    # IMREAD_COLOR applies EXIF orientation, as labelme does when it records the size.
-    image = cv2.imdecode(raw, cv2.IMREAD_COLOR) if raw.size else None
-    return None if image is None else (int(image.shape[0]), int(image.shape[1]))
-
-
 def check_image_size(document: Document, json_path: str | os.PathLike[str]) -> None:
     """Compare the declared imageHeight/imageWidth with the image beside the JSON.
 
@@ -362,9 +341,10 @@ def check_image_size(document: Document, json_path: str | os.PathLike[str]) -> N
     image_file = document.image_file(json_path)
     if not image_file.is_file():
         return
-    size = _image_size(image_file)
-    if size is None:
-        return
+    try:
+        size = image_size(image_file)  # header only where possible; EXIF orientation as labelme
+    except (ImageReadError, OSError, ValueError):
+        return  # an undecodable image is the image reader's problem, not the annotation's
     source = os.fspath(json_path)
     for name, declared, actual in (
         ("imageHeight", document.image_height, size[0]),
@@ -394,7 +374,7 @@ def _point_list(point: Any) -> Any:
     return [_number(c) for c in point]
 
 
-def _shape_to_dict(shape: Shape) -> dict[str, Any]:
+def _shape_to_dict(shape: Shape, source: str, where: str) -> dict[str, Any]:
     points = shape.points
     as_list = points if isinstance(points, Sequence | np.ndarray) and not isinstance(points, str) else None
     out: dict[str, Any] = {
@@ -408,17 +388,20 @@ def _shape_to_dict(shape: Shape) -> dict[str, Any]:
     }
     for key, value in shape.extra.items():
         if key in out:
-            raise AnnotationError(f"Shape.extra must not hold the reserved key {key!r}")
+            raise _fail(source, f"{where}.extra", f"must not hold the reserved key {key!r}")
         out[key] = value
     return out
 
 
-def document_to_dict(document: Document) -> dict[str, Any]:
-    """The JSON object labelme would write for ``document``, keys in labelme's order."""
+def document_to_dict(document: Document, source: str = "<document>") -> dict[str, Any]:
+    """The JSON object labelme would write for ``document``, keys in labelme's order.
+
+    Not validated (see :func:`dump_document`); ``source`` names the file in error messages.
+    """
     out: dict[str, Any] = {
         "version": document.version,
         "flags": dict(document.flags) if isinstance(document.flags, Mapping) else document.flags,
-        "shapes": [_shape_to_dict(s) for s in document.shapes],
+        "shapes": [_shape_to_dict(s, source, f"shapes[{i}]") for i, s in enumerate(document.shapes)],
         "imagePath": document.image_path,
         "imageData": document.image_data,
         "imageHeight": _integer(document.image_height),
@@ -426,7 +409,7 @@ def document_to_dict(document: Document) -> dict[str, Any]:
     }
     for key, value in document.extra.items():
         if key in out:
-            raise AnnotationError(f"Document.extra must not hold the reserved key {key!r}")
+            raise _fail(source, "extra", f"must not hold the reserved key {key!r}")
         out[key] = value
     return out
 
@@ -434,7 +417,7 @@ def document_to_dict(document: Document) -> dict[str, Any]:
 def dump_document(document: Document, source: str = "<document>") -> str:
     """Validate ``document`` and serialise it exactly as :func:`save_document` writes it."""
     try:
-        payload = document_to_dict(document)
+        payload = document_to_dict(document, source)
     except (AttributeError, TypeError) as e:  # e.g. extra or flags that are not mappings
         raise _fail(source, "", f"malformed Document ({e})") from e
     # Validate what we are about to write with the reader's rules: we never write a file that we

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import json
 import os
 import re
@@ -263,8 +264,10 @@ def test_invalid_documents_are_not_written(tmp_path: Path) -> None:
     cases = [
         (Document("a.png", (Shape("x", ((0.0, 0.0), (1.0, 1.0))),)), r"shapes\[0\]\.points: a polygon needs"),
         (Document("a.png", (Shape("x", ((0.0, float("nan")),), "point"),)), r"points\[0\]: coordinate nan"),
-        (Document("a.png", extra={"version": "9"}), "reserved key 'version'"),
-        (Document("a.png", (Shape("x", ((0.0, 0.0),), "point", extra={"mask": 1}),)), "reserved key 'mask'"),
+        (Document("a.png", extra={"version": "9"}), r"a\.json: extra: must not hold the reserved key 'v"),
+        (Document("a.png", (Shape("x", ((0.0, 0.0),), "point", extra={"mask": 1}),)),
+         r"a\.json: shapes\[0\]\.extra: must not hold the reserved key 'mask'"),
+        (Document("a.png", (Shape("x", (), "cuboid"),)), r"shapes\[0\]\.points: a cuboid needs at least 1 "),
         (Document("a.png", extra={"v": float("inf")}), "extra: not serialisable"),
         (Document("a.png", extra={"v": object()}), "extra: not serialisable"),
         (Document("a.png", image_height=0), "imageHeight: expected a positive integer"),
@@ -395,3 +398,17 @@ def test_encode_rejects_non_2d() -> None:
     for bad in (np.zeros((2, 2, 3)), np.zeros(4), np.zeros((0, 3))):
         with pytest.raises(AnnotationError):
             encode_mask(bad)
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "LA", "RGB"])
+def test_decode_masks_written_by_pil_in_any_mode(mode: str) -> None:
+    """labelme encodes masks with PIL; older tools wrote other modes (1-bit, palette, ...)."""
+    image_module = pytest.importorskip("PIL.Image")
+    mask = np.zeros((5, 7), bool)
+    mask[1:4, 2:6] = True
+    mask[0, 0] = True
+    image = image_module.fromarray((mask * 255).astype(np.uint8)).convert(mode)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    assert np.array_equal(decode_mask(Shape("m", ((0.0, 0.0), (6.0, 4.0)), "mask", mask=data)), mask)
