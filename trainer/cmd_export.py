@@ -1,0 +1,88 @@
+"""``defect-train export``: a run's best checkpoint -> ``model.onnx`` + ``model.json`` (+ int8).
+
+Events follow the trainer protocol: each ``exported`` event is printed on stdout as one JSON line
+and appended to ``run_dir/events.jsonl``; a failure prints an ``error`` event on stdout only (the
+run's history stays about training) and the reason on stderr. Exit codes: 0 ok, 2 bad input (no
+run folder, no checkpoint, unreadable checkpoint, no data for int8 calibration), 1 failure
+(export or parity check failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from inspector_app.core.protocol import Event, TrainerError, append_event, to_line
+
+
+class _Events:
+    """Print events on stdout and append them to the run's ``events.jsonl``."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+
+    def emit(self, event: Event) -> None:
+        print(to_line(event), flush=True)
+        if self.run_dir.is_dir():
+            append_event(self.run_dir / "events.jsonl", event)
+
+
+def _fail(message: str, code: str, exit_code: int) -> int:
+    print(f"defect-train export: {message}", file=sys.stderr, flush=True)
+    print(to_line(TrainerError(message=message, code=code)), flush=True)
+    return exit_code
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export the run; see the module docstring for events and exit codes."""
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        return _fail(f"run folder {run_dir} does not exist", "bad_input", 2)
+    # torch/onnx load here, after the cheap checks, so that mistakes are reported fast
+    from trainer.export import ExportError, export_run, find_checkpoint, load_checkpoint
+    from trainer.quantize import QuantizationError
+
+    try:
+        load_checkpoint(find_checkpoint(run_dir))
+    except (FileNotFoundError, ExportError) as exc:
+        return _fail(str(exc), "bad_input", 2)
+    events = _Events(run_dir)
+    try:
+        path = export_run(
+            run_dir,
+            quantize=args.int8,
+            out=args.out,
+            exporter=args.exporter,
+            emit=events.emit,
+        )
+    except QuantizationError as exc:
+        return _fail(f"int8 quantisation: {exc}", "bad_input", 2)
+    except ExportError as exc:
+        return _fail(f"export failed: {exc}", "export_failed", 1)
+    print(f"defect-train export: wrote {path}", file=sys.stderr, flush=True)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``export`` subcommand to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "export",
+        help="export a run's best checkpoint to ONNX with its model card",
+        description="Export run_dir/best.pt (else last.pt) to ONNX (opset 18, dynamic batch/height/"
+        "width) with the model card embedded and written beside it; the graph is checked against "
+        "PyTorch at two sizes. --int8 adds a statically quantised model calibrated on training images.",
+    )
+    parser.add_argument("--run-dir", required=True, metavar="DIR", help="run folder with best.pt or last.pt")
+    parser.add_argument("--int8", action="store_true", help="also write <model>.int8.onnx (QDQ, per channel)")
+    parser.add_argument(
+        "--out", default=None, metavar="PATH", help="ONNX file to write (default: DIR/model.onnx)"
+    )
+    parser.add_argument(
+        "--exporter",
+        choices=("dynamo", "torchscript"),
+        default="dynamo",
+        help="torch exporter: dynamo (default, torch.export) or the older, faster torchscript one",
+    )
+    parser.set_defaults(func=run)
