@@ -1,16 +1,57 @@
-"""Entry point of the ``defect-inspector`` command."""
+"""Entry point of the ``defect-inspector`` command.
+
+* ``defect-inspector [PATH] [--model M] [--screenshot OUT.png]``: the desktop station on an image,
+  a folder or a project folder (the bundled demo when PATH is omitted);
+* ``defect-inspector predict --model M --input DIR --output DIR ...``: headless batch prediction
+  (never loads Qt, needs no display).
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from inspector_app import __version__
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the desktop station (not built yet: prints a notice)."""
-    args = sys.argv[1:] if argv is None else argv
-    del args
-    print("Defect Inspector: GUI not built yet", file=sys.stderr)
-    return 0
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of the GUI mode."""
+    parser = argparse.ArgumentParser(
+        prog="defect-inspector",
+        description="Review images with predicted defect masks, annotate them and record OK/NG verdicts. "
+        "Use 'defect-inspector predict --help' for headless batch prediction.",
+    )
+    parser.add_argument(
+        "path", nargs="?", type=Path, help="image, folder or project folder (default: the bundled demo)"
+    )
+    parser.add_argument(
+        "--model", type=Path, help="ONNX model to predict with (default: the project's, else the bundled one)"
+    )
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="OUT.png",
+        help="render the window after loading PATH (and its prediction), save it as PNG and exit",
+    )
+    parser.add_argument("--size", default="1400x860", help="window size for --screenshot (WxH)")
+    parser.add_argument("--operator", help="operator name recorded with verdicts (saved in the project)")
+    parser.add_argument("--version", action="version", version=f"Defect Inspector {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the station or the ``predict`` subcommand; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "predict":
+        from inspector_app.batch import main as predict_main
+
+        return predict_main(args[1:])
+    options = build_parser().parse_args(args)
+    from inspector_app.app import run  # Qt is imported only here
+
+    return run(options)
 
 
 if __name__ == "__main__":

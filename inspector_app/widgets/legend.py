@@ -89,7 +89,7 @@ class LegendPanel(QWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
-        self.opacity.setToolTip("Overlay opacity ([ and ] change it)")
+        self.opacity.setToolTip("Opacity of the prediction overlay")
         self.opacity_label = QLabel("50 %", self)
         self.opacity_label.setMinimumWidth(40)
         opacity_row = QHBoxLayout()
@@ -110,6 +110,7 @@ class LegendPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in range(1, len(_COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setMaximumHeight(170)  # about 6 classes; the panel scrolls for more
         self.table.itemChanged.connect(self._on_item_changed)
         self.caption = QLabel("No prediction", self)
         self.caption.setObjectName("legendCaption")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
+#: level -> (background, text, border)
 _STYLES = {
-    "info": "background: #e3f2fd; color: #0d47a1; border: 1px solid #90caf9;",
-    "warning": "background: #fff8e1; color: #6d4c00; border: 1px solid #ffca28;",
-    "error": "background: #ffebee; color: #b71c1c; border: 1px solid #ef9a9a;",
+    "info": ("#1e3a5f", "#e3f2fd", "#42a5f5"),
+    "warning": ("#4a3b00", "#ffecb3", "#ffb300"),
+    "error": ("#5c1a1a", "#ffebee", "#ef5350"),
 }
 
 
@@ -43,8 +44,13 @@ class NoticeBar(QFrame):
         self.level = level
         self.history.append((level, text))
         self.label.setText(text)
-        style = _STYLES.get(level, _STYLES["info"])
-        self.setStyleSheet(f"QFrame#noticeBar {{ {style} border-radius: 4px; }}")
+        background, text_color, border = _STYLES.get(level, _STYLES["info"])
+        self.setStyleSheet(
+            f"QFrame#noticeBar {{ background: {background}; border: 1px solid {border};"
+            " border-radius: 4px; }"
+            f"QFrame#noticeBar QLabel {{ color: {text_color}; }}"
+            f"QFrame#noticeBar QToolButton {{ color: {text_color}; }}"
+        )
         self.show()
         if timeout_ms is None:
             timeout_ms = 6000 if level == "info" else 0
