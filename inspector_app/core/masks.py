@@ -10,14 +10,18 @@ Rasterising rule set (one rule for every caller)
 * Classes are drawn in class-index order, a later class overwriting an earlier one; within a class,
   shapes are drawn in document order (their union). Unknown labels raise :class:`UnknownLabelError`.
 * ``polygon`` / ``oriented_rectangle``: filled, even-odd rule, outline included (8-connected
-  Bresenham lines between the vertices). A row's span between two edge crossings runs from
-  ``round(x_left)`` to ``round(x_right)`` (half up), with the crossings computed the way OpenCV
-  3.x/4.x-before-the-2022-rewrite did: 16.16 fixed point from the upper vertex of each edge with a
-  slope truncated towards zero. Today's ``cv2.fillPoly`` uses ``ceil``/``floor`` instead, which
-  loses up to one pixel at the right end of some rows; we draw ``cv2.fillPoly`` and add the rounded
-  crossing pixels. This reproduces the authors' aluminium masks pixel for pixel (400/400 images).
-* ``line`` / ``linestrip``: open polyline ``line_width`` px wide (``cv2.polylines``, LINE_8;
-  widths > 1 get round caps and joins, as in cv2).
+  Bresenham lines between the vertices, as ``cv2.fillPoly`` draws them). A row's span between two
+  edge crossings runs from ``round(x_left)`` to ``round(x_right)``, half up, the crossings being
+  computed as OpenCV does: 16.16 fixed point from the upper vertex of each edge, per-row step
+  truncated towards zero. The OpenCV in this project (5.x) fills ``ceil(x_left)..floor(x_right)``
+  instead, which loses a pixel at the right end of some rows of slanted edges; the authors' OpenCV
+  evidently rounded (with ``ceil``/``floor`` 250 of their 400 masks differ, by 774 pixels in all).
+  We draw ``cv2.fillPoly`` and add the rounded crossing pixels, which reproduces the authors'
+  aluminium masks pixel for pixel on 399 of 400 images; the 400th differs by one pixel because its
+  one ``zhe_zhou`` linestrip is drawn as a 1 px line (the rule below) where the authors filled it.
+* ``line`` / ``linestrip``: open polyline, ``cv2.polylines`` with ``thickness=line_width`` and
+  LINE_8, exactly as the authors drew ``ca_shang``. Note that cv2's thick lines (width > 1) come out
+  1-2 px wider than ``line_width`` (10 -> an 11 px band) with round caps and joins.
 * ``draw_as: polyline`` in the class table: polygons and oriented rectangles of that class are drawn
   as *open* polylines through their points (no closing segment), ``line_width`` wide — the authors
   drew every ``ca_shang`` shape, the two polygons included, this way with width 10. Rectangles and
@@ -455,26 +459,37 @@ def _check_mask(mask: npt.ArrayLike, num_classes: int) -> Mask:
     return np.ascontiguousarray(arr)
 
 
-def _drop_specks(binary: Mask, crop: Mask, value: int, min_area: int) -> Mask:
-    """Remove regions below ``min_area`` px; fill holes below it that hold only background (0).
+def _without_specks(arr: Mask, classes: Iterable[int], min_area: int) -> Mask:
+    """``arr`` with every 8-connected region smaller than ``min_area`` px set to background."""
+    out = arr.copy()
+    for c in classes:
+        binary = (arr == c).view(np.uint8)
+        x, y, w, h = cv2.boundingRect(binary)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(binary[y : y + h, x : x + w], connectivity=8)
+        small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < min_area)
+        small = small[small > 0]
+        if len(small):
+            out[y : y + h, x : x + w][np.isin(labels, small)] = 0
+    return out
 
-    ``binary`` is the class's 0/1 crop with a zero border, ``crop`` the class mask over the same
-    window; holes holding another class are kept, or that class's region would be painted over.
+
+def _fill_small_holes(binary: Mask, crop: Mask, value: int, min_area: int) -> Mask:
+    """Fill holes (4-connected background) below ``min_area`` px that hold no other class.
+
+    ``binary`` is the class's 0/1 crop with a zero border, ``crop`` the speck-free class mask over
+    the same window. A hole holding part of another class's region is kept, or that region (drawn
+    earlier, if its index is lower) would be painted over.
     """
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < min_area)
-    small = small[small > 0]
-    out = binary.copy()
-    if len(small):
-        out[np.isin(labels, small)] = 0
-    inverse = (out == 0).view(np.uint8)
+    inverse = (binary == 0).view(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)
     foreign = ((crop != 0) & (crop != value)).ravel()
     other = np.bincount(labels.ravel(), weights=foreign, minlength=n)
     holes = np.flatnonzero((stats[:, cv2.CC_STAT_AREA] < min_area) & (other == 0))
     holes = holes[(holes > 0) & (holes != labels[0, 0])]  # label 0 = region pixels; [0, 0] = outside
-    if len(holes):
-        out[np.isin(labels, holes)] = 1
+    if not len(holes):
+        return binary
+    out = binary.copy()
+    out[np.isin(labels, holes)] = 1
     return out
 
 
@@ -503,8 +518,12 @@ def mask_to_shapes(
     arr = _check_mask(mask, len(class_table))
     wanted = _class_indices(classes, class_table)
     hist = cv2.calcHist([arr], [0], None, [256], [0, 256]).ravel() if arr.size else np.zeros(256)
+    present = [int(i) for i in np.flatnonzero(hist) if i > 0]
+    if min_area > 1:
+        # Specks go first, for all classes at once: a hole holding only specks can then be filled.
+        arr = _without_specks(arr, present, int(min_area))
     shapes: list[Shape] = []
-    for c in sorted(int(i) for i in np.flatnonzero(hist) if i in wanted):
+    for c in (i for i in present if i in wanted):
         binary_full = (arr == c).view(np.uint8)
         x, y, w, h = cv2.boundingRect(binary_full)
         # One pixel of zero padding: findContours and the seam climb then never meet the image edge.
@@ -513,7 +532,7 @@ def mask_to_shapes(
         if min_area > 1:
             crop = np.zeros_like(binary)
             crop[1:-1, 1:-1] = arr[y : y + h, x : x + w]
-            binary = _drop_specks(binary, crop, c, int(min_area))
+            binary = _fill_small_holes(binary, crop, c, int(min_area))
         info = class_table.by_index(c)
         label = info.label
         extra = {"draw_as": "fill"} if info.draw_as == "polyline" else {}
@@ -555,3 +574,30 @@ def region_stats(mask: npt.ArrayLike, num_classes: int) -> list[RegionStats]:
         regions = 0 if hierarchy is None else int(np.count_nonzero(hierarchy.reshape(-1, 4)[:, 3] < 0))
         out.append(RegionStats(int(hist[c]), regions))
     return out
+
+
+# --------------------------------------------------------------------------------- comparison
+
+
+def defect_iou(prediction: npt.ArrayLike, truth: npt.ArrayLike, *, exact_class: bool = True) -> float:
+    """IoU of defect (non-zero) pixels of two class masks; 1.0 when both have none.
+
+    With ``exact_class`` a pixel counts as shared only if both masks give it the same class;
+    otherwise any defect class matches any other (foreground vs foreground).
+    """
+    a, b = np.asarray(prediction), np.asarray(truth)
+    if a.shape != b.shape:
+        raise ValueError(f"mask shapes differ: {a.shape} vs {b.shape}")
+    fa, fb = a != 0, b != 0
+    union = int(np.count_nonzero(fa | fb))
+    if union == 0:
+        return 1.0
+    inter = int(np.count_nonzero(fa & fb & (a == b))) if exact_class else int(np.count_nonzero(fa & fb))
+    return inter / union
+
+
+def class_iou(prediction: npt.ArrayLike, truth: npt.ArrayLike, index: int) -> float | None:
+    """IoU of one class between two class masks; None when neither mask has that class."""
+    a, b = np.asarray(prediction) == index, np.asarray(truth) == index
+    union = int(np.count_nonzero(a | b))
+    return None if union == 0 else int(np.count_nonzero(a & b)) / union
