@@ -110,7 +110,7 @@ def start(window: MainWindow, path: Path | None, model: Path | None) -> None:
     window.canvas.setFocus()  # single-key shortcuts must not type into the search box
     project = window.project
     if model is not None:
-        window.load_model(model, remember=True)
+        window.load_model(model)  # a command-line choice is for this session only
         return
     project_model = project.model_path() if project is not None else None
     if project_model is not None and project_model.is_file():
@@ -185,12 +185,12 @@ def take_screenshot(window: MainWindow, out: Path, timeout_s: float = SCREENSHOT
 
 def run(options: argparse.Namespace) -> int:
     """The GUI mode of ``defect-inspector`` (see :mod:`inspector_app.__main__`)."""
-    app = create_application()
-    window = MainWindow(operator=options.operator)
     path: Path | None = options.path
     if path is not None and not path.exists():
         print(f"defect-inspector: {path}: no such file or folder", file=sys.stderr)
         return 2
+    app = create_application()
+    window = MainWindow(operator=options.operator)
     if options.screenshot is not None:
         width, height = _parse_size(options.size)
         window.resize(width, height)
@@ -211,4 +211,5 @@ def run(options: argparse.Namespace) -> int:
     window.show()
     start(window, path, options.model)
     code = app.exec()
+    window.shutdown()  # threads end before Python tears the objects down
     return int(code)

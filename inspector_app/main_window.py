@@ -83,6 +83,8 @@ class MainWindow(QMainWindow):
         self._table_source = "none"
         self._remember_model = False
         self._filter_labels: dict[str, str] | None = None
+        self._shut_down = False
+        self._adopting_table = False
         self._request_started = 0.0
         #: Time (ms) from selecting an image to its prediction on screen (benchmarks read it).
         self.last_switch_ms: float | None = None
@@ -240,7 +242,7 @@ class MainWindow(QMainWindow):
         for warning in project.warnings:
             self.notice.show_message(warning, "warning")
         table, self._table_source = self._project_class_table(project)
-        self.session.set_class_table(table or ClassTable.from_labels([]))
+        self._use_class_table(table or ClassTable.from_labels([]))
         self._current = None
         self._current_name = None
         self._prediction = None
@@ -549,8 +551,22 @@ class MainWindow(QMainWindow):
             f"New label(s) {', '.join(labels)} added to the project's classes{where}.", "warning"
         )
 
+    def _use_class_table(self, table: ClassTable) -> None:
+        """Show shapes with ``table`` without writing it to the project (nothing was added)."""
+        self._adopting_table = True
+        try:
+            self.session.set_class_table(table)
+        finally:
+            self._adopting_table = False
+
     def _on_class_table_changed(self) -> None:
-        if self.project is not None and self.project.class_table != self.session.class_table:
+        # A label typed by the operator grows the table: the project keeps it. Adopting the
+        # folder's or the model's table is not a change to save.
+        if (
+            not self._adopting_table
+            and self.project is not None
+            and self.project.class_table != self.session.class_table
+        ):
             self._persist_class_table()
         self._update_class_filters()
 
@@ -600,7 +616,7 @@ class MainWindow(QMainWindow):
         self.status.set_model(info.name)
         self._build_accept_menu(info)
         if self.project is not None and self._table_source in ("model", "none"):
-            self.session.set_class_table(info.class_table)
+            self._use_class_table(info.class_table)
             self._table_source = "model"
         if self.project is not None and self._remember_model:
             self.project.settings.model_path = str(info.path)
@@ -811,6 +827,10 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every worker thread (idempotent)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.autosave_timer.stop()
         if self._batch_dialog is not None and self._batch_dialog.job is not None:
             self._batch_dialog.job.cancel()
             self._batch_dialog.job.wait()

@@ -5,7 +5,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -125,6 +134,18 @@ class FileListPanel(QWidget):
         self.filter_combo.setToolTip("Show only some images")
         self._fill_filters(())
 
+        # Rows leaving the filtered list (a filter change, a verdict under "Unreviewed") make the
+        # selection model move "current" to a neighbour; that must not switch the image on screen.
+        # These guards are connected before the view's own, so they run first.
+        self._guard = 0
+        self._last_source_row: int | None = None
+        for before, after in (
+            (self.proxy.rowsAboutToBeRemoved, self.proxy.rowsRemoved),
+            (self.proxy.layoutAboutToBeChanged, self.proxy.layoutChanged),
+            (self.proxy.modelAboutToBeReset, self.proxy.modelReset),
+        ):
+            before.connect(self._enter_guard)
+            after.connect(self._leave_guard)
         self.view = QListView(self)
         self.view.setModel(self.proxy)
         self.view.setUniformItemSizes(True)  # O(1) layout for 10k rows
@@ -164,7 +185,6 @@ class FileListPanel(QWidget):
         model.dataChanged.connect(self._update_footer)
         self.proxy.layoutChanged.connect(self._update_footer)
         self._scan_text = ""
-        self._last_source_row: int | None = None
 
     # --- filters -------------------------------------------------------------------------------
     def _fill_filters(self, classes: Sequence[tuple[str, str]]) -> None:
@@ -284,8 +304,33 @@ class FileListPanel(QWidget):
             self.view.viewport().update()
         self.view.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
 
+    def _enter_guard(self, *_args: object) -> None:
+        self._guard += 1
+
+    def _leave_guard(self, *_args: object) -> None:
+        self._guard = max(0, self._guard - 1)
+        if self._guard == 0:
+            QTimer.singleShot(0, self._resync_selection)
+
+    def _resync_selection(self) -> None:
+        """Show the image on screen as current again, or nothing when the filter hides it."""
+        if self._guard or self._last_source_row is None:
+            return
+        if self._last_source_row >= self.model.rowCount():
+            return
+        proxy_row = self.proxy.proxy_row(self._last_source_row)
+        sel = self.view.selectionModel()
+        if proxy_row >= 0:
+            if self.view.currentIndex().row() != proxy_row:
+                self._select_proxy_row(proxy_row, emit=False)
+        elif self.view.currentIndex().isValid():
+            sel.blockSignals(True)
+            sel.clear()
+            sel.blockSignals(False)
+            self.view.viewport().update()
+
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if not current.isValid():
+        if not current.isValid() or self._guard:
             return
         source_row = self.proxy.mapToSource(current).row()
         if source_row != self._last_source_row:

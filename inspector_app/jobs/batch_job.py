@@ -47,7 +47,11 @@ class BatchPredictJob(QObject):
         self._thread.progressed.connect(self._on_progress)
         self._thread.done.connect(self._on_done)
         self._thread.failed.connect(self._on_failed)
+        # Outcomes are announced only once the thread has really ended, so that a receiver may drop
+        # the job right away (a QThread destroyed while running aborts the process).
+        self._thread.finished.connect(self._on_thread_finished)
         self.report: BatchReport | None = None
+        self.error: str | None = None
         self.last_progress: BatchProgress | None = None
 
     def start(self) -> None:
@@ -74,8 +78,14 @@ class BatchPredictJob(QObject):
     @Slot(object)
     def _on_done(self, report: BatchReport) -> None:
         self.report = report
-        self.finished.emit(report)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        self.failed.emit(message)
+        self.error = message
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        if self.report is not None:
+            self.finished.emit(self.report)
+        else:
+            self.failed.emit(self.error or "the batch stopped unexpectedly")

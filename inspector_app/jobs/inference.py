@@ -81,6 +81,8 @@ class _Worker(QObject):
 
     def __init__(self, threads: int | None) -> None:
         super().__init__()
+        #: ``threading.get_ident()`` of the thread this worker runs in (set when it starts).
+        self.thread_ident = 0
         self._threads = threads
         self._predictor: Any = None
         self._lock = threading.Lock()
@@ -106,6 +108,11 @@ class _Worker(QObject):
             self._prefetch = None
 
     # --- worker thread --------------------------------------------------------------------------
+    @Slot()
+    def announce(self) -> None:
+        """Record the worker thread's identity (connected to ``QThread.started``)."""
+        self.thread_ident = threading.get_ident()
+
     @Slot()
     def process(self) -> None:
         """Handle everything in the mailbox: model loads first, then the newest prediction."""
@@ -202,6 +209,7 @@ class InferenceService(QObject):
         self._thread.setObjectName("inference-worker")
         self._worker = _Worker(threads)
         self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.announce)
         self._wake.connect(self._worker.process)
         self._worker.loaded.connect(self._on_loaded)
         self._worker.load_failed.connect(self._on_load_failed)
@@ -288,6 +296,11 @@ class InferenceService(QObject):
     def worker_thread(self) -> QThread:
         """The thread that owns the predictor."""
         return self._thread
+
+    @property
+    def worker_ident(self) -> int:
+        """``threading.get_ident()`` of the worker thread (0 until it has started)."""
+        return self._worker.thread_ident
 
     def shutdown(self, wait_ms: int = 10_000) -> None:
         """Stop the worker thread (a running prediction finishes first)."""

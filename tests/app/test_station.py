@@ -1,0 +1,239 @@
+"""The station end to end in-process (pytest-qt, offscreen): real key events on the real window."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from inspector_app.app import apply_style
+from inspector_app.filelist.entries import Status
+from inspector_app.main_window import MainWindow
+from tests.app.test_station_support import make_folder, make_model, write_labelme
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 15_000
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    make_folder(root, 6)
+    return root
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    return make_model(tmp_path / "rgb4.onnx")
+
+
+def _open(qtbot, path: Path, *, model: Path | None = None) -> MainWindow:  # type: ignore[no-untyped-def]
+    window = MainWindow(operator="tester")
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    if model is not None:
+        with qtbot.waitSignal(window.model_settled, timeout=WAIT_MS):
+            window.load_model(model)
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        assert window.open_path(path)
+    window.canvas.setFocus()
+    return window
+
+
+@pytest.fixture
+def station(qtbot, folder: Path, model: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    window = _open(qtbot, folder, model=model)
+    qtbot.waitUntil(lambda: window._prediction is not None, timeout=WAIT_MS)
+    yield window
+    window.shutdown()
+
+
+def _key(qtbot, window: MainWindow, key: Qt.Key, expect: str) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS) as blocker:
+        qtbot.keyClick(window.canvas, key)
+    assert blocker.args == [expect]
+
+
+def test_navigate_with_keys(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    assert station._current_name == "img_0.png"
+    _key(qtbot, station, Qt.Key.Key_D, "img_1.png")
+    _key(qtbot, station, Qt.Key.Key_PageDown, "img_2.png")
+    _key(qtbot, station, Qt.Key.Key_A, "img_1.png")
+    _key(qtbot, station, Qt.Key.Key_PageUp, "img_0.png")
+    # The status bar shows size, the model and its timing once the prediction is there.
+    qtbot.waitUntil(lambda: station._prediction is not None, timeout=WAIT_MS)
+    assert "64 x 48" in station.status.image_label.text()
+    assert "RGB test model" in station.status.model_label.text()
+    assert "ms" in station.status.model_label.text()
+
+
+def test_legend_shows_prediction_stats(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    rows = station.legend.row_texts()
+    assert [r[0] for r in rows] == ["red defect", "green defect", "blue defect"]
+    # 15x25 red patch and 10x20 green patch on 64x48 = 3072 px.
+    assert rows[0][1:] == ("375", "12.21 %", "1")
+    assert rows[1][1:] == ("200", "6.51 %", "1")
+    assert rows[2][1:] == ("0", "0 %", "0")
+    # Hiding a class in the legend reaches the canvas.
+    station.legend.set_class_visible(2, False)
+    assert station.legend.visible_classes() == [1, 3]
+
+
+def test_verdict_keys_write_sqlite_and_reopen_restores(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(station.verdict_recorded, timeout=WAIT_MS) as rec:
+        qtbot.keyClick(station.canvas, Qt.Key.Key_O)
+    assert rec.args == ["img_0.png", "OK"]
+    qtbot.waitUntil(lambda: station._current_name == "img_1.png", timeout=WAIT_MS)  # next unreviewed
+    qtbot.waitUntil(lambda: station._prediction is not None, timeout=WAIT_MS)
+    station.verdict_bar.category.setEditText("scratch")
+    station.verdict_bar.comment.setText("long mark")
+    station.canvas.setFocus()
+    with qtbot.waitSignal(station.verdict_recorded, timeout=WAIT_MS) as rec:
+        qtbot.keyClick(station.canvas, Qt.Key.Key_N)
+    assert rec.args == ["img_1.png", "NG"]
+    assert station.verdict_bar.comment.text() == ""  # inputs cleared after recording
+
+    db = folder / ".inspector" / "review.sqlite"
+    rows = sqlite3.connect(db).execute(
+        "SELECT image, verdict, operator, category, comment, model_id, class_areas, content_hash FROM reviews"
+    ).fetchall()
+    assert [r[:5] for r in rows] == [
+        ("img_0.png", "OK", "tester", "", ""),
+        ("img_1.png", "NG", "tester", "scratch", "long mark"),
+    ]
+    assert rows[1][5] == "rgb4-a"
+    assert '"red": 375' in rows[1][6] and len(rows[1][7]) == 32
+    assert station.summary.values["ng"].text() == "1"
+    assert station.summary.values["ng_rate"].text() == "50.0 %"
+    station.shutdown()
+    station.close()
+
+    again = _open(qtbot, folder)
+    status = {e.name: e.status for e in again.list_model.entries()}
+    assert status["img_0.png"] == Status.OK
+    assert status["img_1.png"] == Status.NG
+    assert again.summary.values["reviewed"].text() == "2 / 6"
+    again.shutdown()
+
+
+def test_filter_and_search(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(station.canvas, Qt.Key.Key_N)  # img_0 NG, moves on
+    qtbot.waitUntil(lambda: station._current_name == "img_1.png", timeout=WAIT_MS)
+    panel = station.file_panel
+    panel.set_filter("ng")
+    assert panel.proxy.rowCount() == 1
+    panel.set_filter("unreviewed")
+    assert panel.proxy.rowCount() == 5
+    panel.set_filter("all")
+    # Search with real typing after Ctrl+F.
+    qtbot.keyClick(station.canvas, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert panel.search.hasFocus()
+    qtbot.keyClicks(panel.search, "g_4")
+    assert panel.proxy.rowCount() == 1
+    # Letters typed into the search box do not trigger single-key shortcuts.
+    assert station._current_name == "img_1.png"
+
+
+def test_csv_export(qtbot, station: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    station.record_verdict("NG")
+    qtbot.waitUntil(lambda: station._current_name == "img_1.png", timeout=WAIT_MS)
+    station.record_verdict("OK")
+    out = tmp_path / "out.csv"
+    assert station.export_csv(out) == 2
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("image,verdict,category,comment,operator,time,model_id")
+    assert lines[1].startswith("img_0.png,NG,")
+    assert lines[2].startswith("img_1.png,OK,")
+
+
+def test_model_load_failure_keeps_previous(qtbot, station: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"this is not an onnx file")
+    before = station.inference.model
+    assert before is not None
+    with qtbot.waitSignal(station.model_settled, timeout=WAIT_MS):
+        station.load_model(bad, remember=True)
+    assert station.inference.model is before
+    notice = station.notice.label.text()
+    assert "broken.onnx" in notice and "Still using RGB test model" in notice
+    assert station.notice.level == "error"
+    assert "Could not load broken.onnx" in station.model_picker.detail_label.text()
+    # Predictions still work with the kept model.
+    _key(qtbot, station, Qt.Key.Key_D, "img_1.png")
+    qtbot.waitUntil(lambda: station._prediction is not None, timeout=WAIT_MS)
+
+
+def test_accept_prediction_and_save_with_ctrl_s(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    assert station.accept_prediction(None) == 2  # one red region, one green region
+    assert station.session.is_dirty
+    assert station.list_model.entry(0).dirty and station.isWindowModified()
+    qtbot.keyClick(station.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert (folder / "img_0.json").is_file()
+    assert not station.session.is_dirty and not station.list_model.entry(0).dirty
+    assert station.list_model.entry(0).shape_counts == {"red": 1, "green": 1}
+    # One class only, then undo with the real key.
+    stack = station.session.undo_stack
+    assert stack is not None
+    station.accept_prediction([2])
+    assert station.session.is_dirty
+    qtbot.keyClick(station.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not station.session.is_dirty
+
+
+def test_polygon_drawn_with_mouse_is_autosaved_on_switch(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    canvas = station.canvas
+    canvas.set_current_label("blue")
+    qtbot.keyClick(canvas, Qt.Key.Key_P)  # polygon tool
+    assert canvas.tool == "polygon"
+    for x, y in ((10, 10), (30, 10), (30, 30)):
+        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(x, y))
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert [s.label for s in station.session.state.shapes] == ["blue"]
+    assert station.list_model.entry(0).dirty
+    _key(qtbot, station, Qt.Key.Key_D, "img_1.png")
+    assert (folder / "img_0.json").is_file()  # saved when leaving the image
+    assert not station.list_model.entry(0).dirty
+
+
+def test_save_failure_is_shown_and_edits_kept(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    station.accept_prediction(None)
+    blocker = folder / "img_0.json"
+    blocker.mkdir()  # something that is not a LabelMe file sits where the JSON goes
+    (blocker / "x").write_text("x")
+    assert not station.save_current()
+    assert station.notice.level == "error" and "img_0.json" in station.notice.label.text()
+    assert station.session.is_dirty and station.list_model.entry(0).dirty
+    (blocker / "x").unlink()
+    blocker.rmdir()
+    assert station.save_current()
+    assert blocker.is_file()
+
+
+def test_unreadable_json_and_unknown_labels(qtbot, folder: Path, model: Path) -> None:  # type: ignore[no-untyped-def]
+    (folder / "img_1.json").write_text("{ not json")
+    write_labelme(folder / "img_2.json", ["weird_label"], "img_2.png")
+    window = _open(qtbot, folder, model=model)
+    try:
+        _key(qtbot, window, Qt.Key.Key_D, "img_1.png")
+        assert window.list_model.entry(1).status == Status.UNREADABLE
+        assert "unreadable" in window.notice.label.text() and "img_1.json" in window.notice.label.text()
+        _key(qtbot, window, Qt.Key.Key_D, "img_2.png")
+        assert "weird_label" in window.notice.label.text()
+        classes = (folder / ".inspector" / "classes.yaml").read_text()
+        assert "weird_label" in classes
+    finally:
+        window.shutdown()
+
+
+def test_style_applies() -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_style(app)
+    assert app.style().name().lower() == "fusion"
