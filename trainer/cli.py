@@ -1,16 +1,48 @@
-"""The ``defect-train`` command line."""
+"""The ``defect-train`` command line: ``train``, ``models``, ``evaluate``, ``export``.
+
+Each subcommand lives in ``trainer/cmd_<name>.py`` and exposes ``register(subparsers)``, which
+sets ``func(args) -> int`` (docs/api-contract.md). A subcommand module that is not installed is
+left out of the parser instead of breaking the others. Usage errors exit with code 2 (argparse).
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import sys
+
+from trainer import __version__
+
+SUBCOMMANDS = ("train", "models", "evaluate", "export")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with every available subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="defect-train",
+        description="Train, evaluate and export Defect Inspector segmentation networks.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"trainer.cmd_{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"trainer.cmd_{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``defect-train``."""
-    args = sys.argv[1:] if argv is None else argv
-    del args
-    print("defect-train: not built yet", file=sys.stderr)
-    return 2
+    """Entry point of ``defect-train``; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return int(args.func(args))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,136 @@
+"""Train/validation split: the dataset's own lists when it has them, else a stratified one.
+
+* ``train.txt`` + ``test.txt`` (or ``val.txt``) in the data folder: one stem per line (a file
+  name's extension is ignored). Stems that name no annotated image are an error; annotated images
+  in neither list are left out (the magnetic tile set's defect-free tiles).
+* Otherwise a deterministic split stratified by each image's dominant class (the non-background
+  class with most pixels): inside every class the images are ordered by a hash of (seed, stem) and
+  the validation slots are shared out by the largest-remainder method, so the same data and seed
+  always give the same split and adding one image moves at most a few others.
+
+The split used is written to ``run_dir/split.json`` (``{"train": [...], "val": [...], "source":
+...}``); a resumed run reads it back instead of splitting again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from trainer.data.samples import DataError, shorten
+
+VAL_FILES = ("test.txt", "val.txt")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Stems of the training and validation images and where the split came from."""
+
+    train: tuple[str, ...]
+    val: tuple[str, ...]
+    source: str
+
+    def to_dict(self) -> dict[str, object]:
+        """The split.json content."""
+        return {"source": self.source, "train": list(self.train), "val": list(self.val)}
+
+
+def _read_list(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read split file ({exc.strerror or exc})") from None
+    stems = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            stems.append(Path(line).stem)
+    return stems
+
+
+def check_split(split: Split, available: Sequence[str], where: str) -> None:
+    """DataError when the split names stems that are not in ``available`` or names one twice."""
+    have = set(available)
+    for part, stems in (("train", split.train), ("val", split.val)):
+        missing = [s for s in stems if s not in have]
+        if missing:
+            raise DataError(
+                f"{where}: the {part} list names {len(missing)} image(s) that are missing or have no "
+                f"annotation: {shorten(missing)}"
+            )
+    both = sorted(set(split.train) & set(split.val))
+    if both:
+        raise DataError(f"{where}: {len(both)} image(s) are in both train and val: {shorten(both)}")
+    if not split.train:
+        raise DataError(f"{where}: the training list is empty")
+
+
+def read_split_files(root: str | os.PathLike[str], available: Sequence[str]) -> Split | None:
+    """The split of ``train.txt`` + ``test.txt``/``val.txt`` in ``root``, or None without them."""
+    root = Path(root)
+    train_file = root / "train.txt"
+    val_file = next((root / n for n in VAL_FILES if (root / n).is_file()), None)
+    if not train_file.is_file() and val_file is None:
+        return None
+    if not train_file.is_file() or val_file is None:
+        present = train_file if train_file.is_file() else val_file
+        absent = "test.txt (or val.txt)" if train_file.is_file() else "train.txt"
+        raise DataError(f"{present} exists but {root / absent} is missing: give both or neither")
+    split = Split(
+        tuple(_read_list(train_file)), tuple(_read_list(val_file)), f"{train_file.name}+{val_file.name}"
+    )
+    check_split(split, available, f"{train_file} / {val_file}")
+    return split
+
+
+def _order(seed: int, stem: str) -> str:
+    return hashlib.sha1(f"{seed}:{stem}".encode()).hexdigest()
+
+
+def stratified_split(dominant: Mapping[str, int], val_fraction: float, seed: int) -> Split:
+    """Split stems (mapped to their dominant class) so that each class has ~``val_fraction`` in val."""
+    stems = sorted(dominant)
+    if len(stems) < 2:
+        raise DataError(
+            f"cannot split {len(stems)} image(s) into train and val: the dataset needs at least 2"
+        )
+    total_val = min(len(stems) - 1, max(1, round(val_fraction * len(stems))))
+    groups: dict[int, list[str]] = {}
+    for stem in stems:
+        groups.setdefault(dominant[stem], []).append(stem)
+    quotas = {c: total_val * len(g) / len(stems) for c, g in groups.items()}
+    slots = {c: math.floor(q) for c, q in quotas.items()}
+    # Largest remainder; ties broken by class index so the result is deterministic.
+    leftover = total_val - sum(slots.values())
+    for c in sorted(quotas, key=lambda c: (-(quotas[c] - slots[c]), c))[:leftover]:
+        slots[c] += 1
+    val: list[str] = []
+    for c, group in groups.items():
+        ordered = sorted(group, key=lambda s: _order(seed, s))
+        val += ordered[: slots[c]]
+    val_set = set(val)
+    train = [s for s in stems if s not in val_set]
+    return Split(tuple(train), tuple(sorted(val)), f"stratified(val_fraction={val_fraction}, seed={seed})")
+
+
+def save_split(split: Split, path: str | os.PathLike[str]) -> None:
+    """Write split.json atomically."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(split.to_dict(), indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_split(path: str | os.PathLike[str]) -> Split:
+    """Read a split.json written by :func:`save_split`."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Split(tuple(data["train"]), tuple(data["val"]), str(data.get("source", path.name)))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: not a readable split.json ({exc})") from None

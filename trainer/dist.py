@@ -1,0 +1,85 @@
+"""Rank/world helpers for running the same training command under ``torchrun``.
+
+``torchrun --nproc_per_node N -m trainer.cli train ...`` sets ``RANK``, ``LOCAL_RANK`` and
+``WORLD_SIZE``; without them everything here degrades to a single process (rank 0 of 1) and never
+touches ``torch.distributed``. Only rank 0 writes files and events (see :mod:`trainer.engine`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import torch
+import torch.distributed as tdist
+
+
+def world_size() -> int:
+    """Number of training processes (1 when not launched by torchrun)."""
+    if tdist.is_available() and tdist.is_initialized():
+        return tdist.get_world_size()
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def rank() -> int:
+    """Global rank of this process (0 when not launched by torchrun)."""
+    if tdist.is_available() and tdist.is_initialized():
+        return tdist.get_rank()
+    return int(os.environ.get("RANK", "0"))
+
+
+def local_rank() -> int:
+    """Rank on this machine (selects the GPU)."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def is_main() -> bool:
+    """True on the process that writes files and events."""
+    return rank() == 0
+
+
+def is_distributed() -> bool:
+    """True when a process group is up with more than one process."""
+    return tdist.is_available() and tdist.is_initialized() and tdist.get_world_size() > 1
+
+
+def init(device: torch.device) -> bool:
+    """Start the process group when ``WORLD_SIZE > 1`` (nccl on CUDA, gloo otherwise).
+
+    Returns True when a group was started. Safe to call when already initialised.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not tdist.is_available():
+        return False
+    if tdist.is_initialized():
+        return True
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    tdist.init_process_group(backend=backend, timeout=timedelta(minutes=30))
+    return True
+
+
+def shutdown() -> None:
+    """Destroy the process group if one is up."""
+    if tdist.is_available() and tdist.is_initialized():
+        tdist.destroy_process_group()
+
+
+def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum ``tensor`` over all processes in place (no-op in a single process); returns it."""
+    if is_distributed():
+        tdist.all_reduce(tensor, op=tdist.ReduceOp.SUM)
+    return tensor
+
+
+def any_true(flag: bool, device: torch.device) -> bool:
+    """True if ``flag`` is true on any process (used to stop all ranks together)."""
+    if not is_distributed():
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=device)
+    tdist.all_reduce(value, op=tdist.ReduceOp.MAX)
+    return bool(value.item() > 0)
+
+
+def barrier() -> None:
+    """Wait for every process (no-op in a single process)."""
+    if is_distributed():
+        tdist.barrier()

@@ -1,0 +1,629 @@
+"""The training loop: data -> model -> optimiser -> epochs -> checkpoints -> export.
+
+:func:`run_training` is the whole ``defect-train train`` command after argument parsing. It never
+raises: it returns the exit code (0 ok, 2 bad input/config, 3 cancelled, 1 crash) after an
+``error`` event and a ``finished`` event, and the last checkpoint written stays on disk.
+
+Cancellation: a ``STOP`` file in the run folder or SIGTERM/SIGINT ends the run at the next step
+(under torchrun all ranks agree through an all-reduce), after saving ``last.pt`` with the weights
+of that moment; its ``epoch`` is the last *completed* epoch, so ``--resume`` repeats the
+interrupted one.
+
+Distributed (torchrun): :class:`~trainer.data.TrainSampler` is a DistributedSampler that shards
+the draws, the model is wrapped in DDP (gloo on CPU, nccl on CUDA), validation shards the images
+and all-reduces the confusion matrix, and only rank 0 writes files and events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from inspector_app.core.classes import BACKGROUND_LABEL, ClassTable
+from inspector_app.core.protocol import Checkpoint, Finished, Metrics, Progress, Started
+from trainer import dist
+from trainer.checkpoint import (
+    BEST,
+    LAST,
+    CheckpointError,
+    adapt_state_dict,
+    class_mapping,
+    load_checkpoint,
+    resolve_init,
+    save_checkpoint,
+)
+from trainer.config import ConfigError, TrainConfig, save_yaml, to_dict
+from trainer.data import (
+    Augmenter,
+    AugmentParams,
+    DataError,
+    PreparedData,
+    SegmentationDataset,
+    ShardSampler,
+    TrainSampler,
+    channel_stats,
+    class_rarity,
+    collate,
+    describe_table,
+    prepare_data,
+    sample_weights,
+    save_split,
+)
+from trainer.events import EventSink, setup_logging
+from trainer.losses import build_loss, median_frequency_weights
+from trainer.metrics import evaluate, summarize
+from trainer.runtime import InputTransform, Precision, choose_precision, select_device
+from trainer.schedule import build_optimizer, lr_factor
+
+EXIT_OK, EXIT_CRASH, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 3
+STOP_FILE = "STOP"
+#: Metrics where lower is better (everything else: higher is better).
+LOWER_IS_BETTER = ("loss",)
+METRIC_KEYS = ("miou", "macc", "mdice", "mprecision", "pixel_acc", "binary_iou", "loss")
+
+
+class Cancelled(Exception):
+    """A STOP file or a signal asked the run to end."""
+
+
+@dataclass
+class RunState:
+    """What ``last.pt`` remembers besides weights: completed epochs, steps, best score."""
+
+    epoch: int = 0
+    step: int = 0
+    best_metric: float | None = None
+    best_epoch: int | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class StopWatch:
+    """Cancellation requests: the STOP file and SIGTERM/SIGINT (handlers restored on exit)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.stop_file = run_dir / STOP_FILE
+        self.signalled: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopWatch:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (an embedding application): STOP file only
+                break
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.signalled = signal.Signals(signum).name
+
+    def requested(self) -> str | None:
+        """Why the run should stop now, or None."""
+        if self.signalled:
+            return self.signalled
+        if self.stop_file.exists():
+            return f"{STOP_FILE} file"
+        return None
+
+
+@dataclass
+class Session:
+    """Everything the epoch loop uses, built by :meth:`Trainer.setup`."""
+
+    model: nn.Module  # the bare network (what checkpoints store)
+    net: nn.Module  # what the training step calls (DDP and/or compiled wrapper)
+    optimizer: torch.optim.Optimizer
+    loss_fn: nn.Module
+    precision: Precision
+    transform: InputTransform
+    scaler: torch.amp.GradScaler | None
+    train_loader: DataLoader[Any]
+    val_loader: DataLoader[Any]
+    sampler: TrainSampler
+    steps_per_epoch: int
+    total_steps: int
+    best_key: str
+    labels: tuple[str, ...]
+
+
+class Trainer:
+    """One training run: :meth:`setup`, then :meth:`run` (which calls setup)."""
+
+    def __init__(self, config: TrainConfig, events: EventSink) -> None:
+        self.config = config
+        self.events = events
+        self.run_dir = Path(config.run_dir)
+        self.rank = dist.rank()
+        self.world = dist.world_size()
+        self.main = self.rank == 0
+        self.log = events.log
+        self.state = RunState()
+        self.parent: str | None = None
+        self.device = torch.device("cpu")
+        self.threads = 1
+        self.mean: list[float] = []
+        self.std: list[float] = []
+        self.data: PreparedData | None = None
+
+    # --- setup -------------------------------------------------------------------------------
+    def _load_sources(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """(the resumed run's last.pt, the fine-tuning parent checkpoint)."""
+        config = self.config
+        resumed = parent = None
+        if config.resume:
+            resumed = load_checkpoint(self.run_dir / LAST)
+        elif (self.run_dir / LAST).exists() or (self.run_dir / BEST).exists():
+            raise ConfigError(
+                f"run folder {self.run_dir} already holds a run (last.pt/best.pt): pass --resume to "
+                f"continue it, or choose another --run-dir"
+            )
+        if config.init and resumed is None:
+            path = resolve_init(config.init)
+            parent = load_checkpoint(path)
+            card = path.parent / "model.json"
+            if card.is_file():
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    model_id = json.loads(card.read_text(encoding="utf-8")).get("model_id")
+                    self.parent = str(model_id) if model_id else None
+            self.log.info(f"fine-tuning from {path} ({parent['model']}, epoch {parent.get('epoch')})")
+        return resumed, parent
+
+    def _build_model(self, table: ClassTable, source: dict[str, Any] | None, resumed: bool) -> nn.Module:
+        from trainer.models import create_model, list_models
+
+        config = self.config
+        outputs = 1 if config.binary else table.num_classes
+        if config.model not in list_models():
+            raise ConfigError(f"unknown model {config.model!r}; known models: {', '.join(list_models())}")
+        try:
+            model = create_model(config.model, num_classes=outputs, **config.model_options)
+        except TypeError as exc:
+            raise ConfigError(f"model_options: {exc}") from None
+        if source is None:
+            return model
+        if source["model"] != config.model:
+            raise CheckpointError(f"the checkpoint is a {source['model']!r} network, not {config.model!r}")
+        old_outputs = int(source["num_classes"])
+        if (old_outputs == 1) != (outputs == 1):
+            kind = {True: "binary (one logit)", False: "multi-class"}
+            raise CheckpointError(
+                f"the checkpoint is {kind[old_outputs == 1]} but this run is {kind[outputs == 1]} "
+                f"(binary: {config.binary})"
+            )
+        if resumed:
+            model.load_state_dict(source["state_dict"])
+            return model
+        old_table = ClassTable.from_dict(source["class_table"])
+        mapping = class_mapping(old_table, table) if outputs > 1 else [(0, 0)]
+        state, grown = adapt_state_dict(
+            source["state_dict"], model.state_dict(), mapping, old_outputs, outputs
+        )
+        model.load_state_dict(state)
+        if grown:
+            added = [lab for lab in table.labels if lab not in old_table.labels]
+            self.log.info(f"class head grown for new class(es) {added}: {', '.join(grown)}")
+        return model
+
+    def _resolve_stats(self, data: PreparedData, source: dict[str, Any] | None) -> None:
+        """Input mean/std: the config's, else the parent model's (same preprocessing), else measured."""
+        config = self.config
+        mean, std = config.mean, config.std
+        if source is not None and source.get("mean") is not None:
+            mean = mean if mean is not None else list(source["mean"])
+            std = std if std is not None else list(source["std"])
+        if mean is None or std is None:
+            measured = channel_stats(data.train, config.input_channels)
+            mean = mean if mean is not None else measured[0]
+            std = std if std is not None else measured[1]
+        channels = config.input_channels
+        self.mean = [float(v) for v in (mean * channels if len(mean) == 1 else mean)]
+        self.std = [float(v) for v in (std * channels if len(std) == 1 else std)]
+
+    def _class_weights(self, data: PreparedData) -> list[float] | None:
+        config = self.config
+        expected = 2 if config.binary else data.table.num_classes
+        if config.class_weights == "auto":
+            pixels = np.stack([s.class_pixels for s in data.train])
+            if config.binary:
+                pixels = np.stack([pixels[:, 0], pixels[:, 1:].sum(axis=1)], axis=1)
+            weights = median_frequency_weights(pixels, pixels.sum(axis=1))
+            self.log.info(f"class weights (median frequency, square root): {weights}")
+            return weights
+        if isinstance(config.class_weights, list):
+            if len(config.class_weights) != expected:
+                raise ConfigError(
+                    f"class_weights has {len(config.class_weights)} values but the run has {expected} classes"
+                )
+            return list(config.class_weights)
+        return None
+
+    def _loaders(self, data: PreparedData) -> tuple[DataLoader[Any], DataLoader[Any], TrainSampler]:
+        config = self.config
+        table = data.table
+        augmenter = Augmenter(AugmentParams.from_config(config), class_rarity(data.train, table.num_classes))
+        train_set = SegmentationDataset(data.train, config.input_channels, augmenter, seed=config.seed)
+        weights = None
+        if config.sampling == "rare":
+            weights = sample_weights(
+                data.train, class_rarity(data.train, table.num_classes, config.sampling_power)
+            )
+        if config.steps_per_epoch:
+            per_epoch = config.steps_per_epoch * config.batch_size * self.world
+        else:
+            per_epoch = len(train_set)
+        sampler = TrainSampler(
+            train_set,
+            num_samples=per_epoch,
+            weights=weights,
+            seed=config.seed,
+            rank=self.rank,
+            world=self.world,
+        )
+        common: dict[str, Any] = {
+            "collate_fn": collate,
+            "num_workers": config.workers,
+            "pin_memory": self.device.type == "cuda",
+        }
+        # Dropping a ragged last batch keeps BatchNorm away from batches of one image.
+        drop_last = len(sampler) > config.batch_size
+        train_loader = DataLoader(
+            train_set, batch_size=config.batch_size, sampler=sampler, drop_last=drop_last, **common
+        )
+        val_set = SegmentationDataset(data.val, config.input_channels)
+        val_loader = DataLoader(
+            val_set,
+            batch_size=config.val_batch_size or config.batch_size,
+            sampler=ShardSampler(len(val_set), self.rank, self.world),
+            **common,
+        )
+        return train_loader, val_loader, sampler
+
+    def setup(self) -> Session:
+        """Device, sources, data, model, optimiser, loaders; writes split.json and config.yaml."""
+        config = self.config
+        self.device = select_device(config.device)
+        dist.init(self.device)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        self.threads = config.threads or max(1, (os.cpu_count() or 1) // self.world)
+        torch.set_num_threads(self.threads)
+        torch.manual_seed(config.seed)
+        resumed, parent = self._load_sources()
+        source = resumed or parent
+        if not config.model:
+            if source is None:
+                raise ConfigError("--model is required (or --init a checkpoint to fine-tune)")
+            config.model = str(source["model"])
+            config.model_options = {**dict(source.get("model_options") or {}), **config.model_options}
+        base_table = ClassTable.from_dict(source["class_table"]) if source is not None else None
+        self.data = data = prepare_data(
+            config,
+            base_table=base_table,
+            split_file=self.run_dir / "split.json" if resumed is not None else None,
+            warn=self.events.warning,
+            log=self.log.info,
+            threads=self.threads,
+        )
+        if resumed is not None and base_table is not None and data.table.labels != base_table.labels:
+            raise DataError(
+                f"the class table changed since this run started ({list(base_table.labels)} -> "
+                f"{list(data.table.labels)}); start a new run with --init instead of --resume"
+            )
+        self.log.info(f"classes ({data.table_source}): {describe_table(data.table)}")
+        self._resolve_stats(data, source)
+        config.input_size = data.size
+        config.mean, config.std = list(self.mean), list(self.std)
+        class_weights = self._class_weights(data)
+        best_key = (
+            ("binary_iou" if config.binary else "miou")
+            if config.best_metric == "auto"
+            else config.best_metric
+        )
+        if best_key not in METRIC_KEYS or (best_key == "binary_iou" and not config.binary):
+            raise ConfigError(f"best_metric {config.best_metric!r} is not one of {list(METRIC_KEYS)}")
+        if self.main:
+            save_split(data.split, self.run_dir / "split.json")
+            save_yaml(config, self.run_dir / "config.yaml")
+
+        model = self._build_model(data.table, source, resumed is not None).to(self.device)
+        precision = choose_precision(config, self.device)
+        if precision.channels_last:
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        loss_fn = build_loss(
+            config.loss,
+            class_weights=class_weights,
+            focal_gamma=config.focal_gamma,
+            bce_weight=config.bce_weight,
+        ).to(self.device)
+        optimizer = build_optimizer(config, model.parameters())
+        if resumed is not None:
+            optimizer.load_state_dict(resumed["optimizer"])
+            self.state = RunState(
+                epoch=int(resumed.get("epoch", 0)),
+                step=int((resumed.get("scheduler") or {}).get("step", 0)),
+                best_metric=resumed.get("best_metric"),
+                best_epoch=resumed.get("best_epoch"),
+                metrics=dict(resumed.get("metrics") or {}),
+            )
+        net: nn.Module = model
+        if dist.is_distributed():
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        if config.compile:
+            net = torch.compile(net)  # type: ignore[assignment]
+        train_loader, val_loader, sampler = self._loaders(data)
+        steps = len(train_loader)
+        labels = (BACKGROUND_LABEL, "defect") if config.binary else data.table.labels
+        return Session(
+            model=model,
+            net=net,
+            optimizer=optimizer,
+            loss_fn=loss_fn,
+            precision=precision,
+            transform=InputTransform(self.mean, self.std, self.device, precision.channels_last),
+            scaler=torch.amp.GradScaler("cuda") if precision.grad_scaler else None,
+            train_loader=train_loader,
+            val_loader=val_loader,
+            sampler=sampler,
+            steps_per_epoch=steps,
+            total_steps=steps * config.epochs,
+            best_key=best_key,
+            labels=tuple(labels),
+        )
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def _payload(self, s: Session) -> dict[str, Any]:
+        assert self.data is not None
+        state = {k: v.detach().cpu().clone() for k, v in s.model.state_dict().items()}
+        return {
+            "model": self.config.model,
+            "model_options": dict(self.config.model_options),
+            "num_classes": 1 if self.config.binary else self.data.table.num_classes,
+            "state_dict": state,
+            "class_table": self.data.table.to_dict(),
+            "input_channels": self.config.input_channels,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "input_size": list(self.data.size),
+            "binary": self.config.binary,
+            "epoch": self.state.epoch,
+            "optimizer": s.optimizer.state_dict(),
+            "scheduler": {"name": self.config.scheduler, "step": self.state.step},
+            "best_metric": self.state.best_metric,
+            "best_epoch": self.state.best_epoch,
+            "metrics": dict(self.state.metrics),
+            "config": to_dict(self.config),
+            "num_train": len(self.data.train),
+            "num_val": len(self.data.val),
+            "data": self.config.data,
+            "parent": self.parent,
+        }
+
+    def _save(self, s: Session, best: bool) -> None:
+        if not self.main:
+            return
+        payload = self._payload(s)
+        path = save_checkpoint(payload, self.run_dir / LAST)
+        self.events.emit(Checkpoint(path=str(path), epoch=self.state.epoch, kind="last"))
+        if best:
+            path = save_checkpoint(payload, self.run_dir / BEST)
+            self.events.emit(Checkpoint(path=str(path), epoch=self.state.epoch, kind="best"))
+
+    # --- the loop ----------------------------------------------------------------------------
+    def _step(self, s: Session, images: torch.Tensor, masks: torch.Tensor, epoch: int) -> float:
+        """One optimiser step; returns the loss."""
+        config = self.config
+        factor = lr_factor(config, self.state.step, s.steps_per_epoch, s.total_steps)
+        for group in s.optimizer.param_groups:
+            group["lr"] = config.lr * factor
+        x = s.transform(images)
+        target = masks.to(self.device, non_blocking=True)
+        with s.precision.autocast(self.device):
+            logits = s.net(x)
+        loss = s.loss_fn(logits, target)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"the loss became {float(loss)} at epoch {epoch}: lower the learning rate (lr {config.lr}) "
+                f"or check the data"
+            )
+        s.optimizer.zero_grad(set_to_none=True)
+        if s.scaler is not None:
+            s.scaler.scale(loss).backward()
+            if config.grad_clip:
+                s.scaler.unscale_(s.optimizer)
+                nn.utils.clip_grad_norm_(s.net.parameters(), config.grad_clip)
+            s.scaler.step(s.optimizer)
+            s.scaler.update()
+        else:
+            loss.backward()
+            if config.grad_clip:
+                nn.utils.clip_grad_norm_(s.net.parameters(), config.grad_clip)
+            s.optimizer.step()
+        self.state.step += 1
+        return float(loss.detach())
+
+    def train_epoch(self, s: Session, epoch: int, stop: StopWatch, clock: dict[str, float]) -> float:
+        """One epoch of training steps (progress events every ``log_every``); returns the mean loss."""
+        config = self.config
+        s.sampler.set_epoch(epoch)
+        s.net.train()
+        losses: list[float] = []
+        window_start, window_images = time.perf_counter(), 0
+        bar = self._progress_bar(epoch, s.steps_per_epoch)
+        for step, (images, masks) in enumerate(s.train_loader, start=1):
+            reason = stop.requested()
+            if dist.any_true(reason is not None, self.device):
+                self._save(s, best=False)
+                raise Cancelled(reason or "another process was stopped")
+            losses.append(self._step(s, images, masks, epoch))
+            window_images += len(images) * self.world
+            clock["steps"] += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            if step % config.log_every == 0 or step == s.steps_per_epoch:
+                now = time.perf_counter()
+                per_step = (now - clock["start"]) / clock["steps"]
+                self.events.emit(
+                    Progress(
+                        epoch=epoch,
+                        epochs=config.epochs,
+                        step=step,
+                        steps=s.steps_per_epoch,
+                        loss=float(np.mean(losses[-config.log_every :])),
+                        lr=float(s.optimizer.param_groups[0]["lr"]),
+                        images_per_s=round(window_images / max(now - window_start, 1e-9), 2),
+                        eta_s=round(per_step * (s.total_steps - self.state.step), 1),
+                    )
+                )
+                window_start, window_images = now, 0
+        if bar is not None:
+            bar.close()
+        return float(np.mean(losses)) if losses else float("nan")
+
+    def validate(self, s: Session, epoch: int, train_loss: float) -> bool:
+        """Score the validation split, emit ``metrics``; returns True for a new best."""
+        start = time.perf_counter()
+        matrix, val_loss = evaluate(
+            s.model, s.val_loader, s.transform, s.precision, num_classes=len(s.labels), loss_fn=s.loss_fn
+        )
+        summary, per_class = summarize(matrix, s.labels, binary=self.config.binary)
+        summary["loss"] = val_loss
+        summary["train_loss"] = train_loss
+        self.state.metrics = {"epoch": epoch, **summary}
+        self.events.emit(Metrics(epoch=epoch, split="val", values=summary, per_class=per_class))
+        value = summary[s.best_key]
+        best = self.state.best_metric
+        lower = s.best_key in LOWER_IS_BETTER
+        improved = math.isfinite(value) and (best is None or (value < best if lower else value > best))
+        if improved:
+            self.state.best_metric, self.state.best_epoch = float(value), epoch
+        self.log.info(
+            f"epoch {epoch}/{self.config.epochs} train loss {train_loss:.4f} | val {s.best_key} {value:.4f} "
+            f"mIoU {summary['miou']:.4f} mAcc {summary['macc']:.4f} mDice {summary['mdice']:.4f} "
+            f"({time.perf_counter() - start:.1f} s)" + (" *best*" if improved else "")
+        )
+        return improved
+
+    def run(self) -> int:
+        """Set up and train; returns the exit code. Raises for bad input, cancellation and crashes."""
+        s = self.setup()
+        config = self.config
+        assert self.data is not None
+        self.log.info(
+            f"{config.model} ({sum(p.numel() for p in s.model.parameters()):,} parameters) on {self.device} "
+            f"[{s.precision.describe()}, {self.threads} thread(s), {self.world} process(es)]; "
+            f"{len(self.data.train)} train / {len(self.data.val)} val images at "
+            f"{self.data.size[0]}x{self.data.size[1]}, "
+            f"{s.steps_per_epoch} steps/epoch x {config.epochs} epochs"
+        )
+        self.events.emit(
+            Started(
+                run_dir=str(self.run_dir),
+                model=config.model,
+                device=str(self.device),
+                epochs=config.epochs,
+                num_train=len(self.data.train),
+                num_val=len(self.data.val),
+                config=to_dict(config),
+            )
+        )
+        clock = {"start": time.perf_counter(), "steps": 0.0}
+        with StopWatch(self.run_dir) as stop:
+            for epoch in range(self.state.epoch + 1, config.epochs + 1):
+                train_loss = self.train_epoch(s, epoch, stop, clock)
+                self.state.epoch = epoch
+                best = False
+                if epoch % config.eval_every == 0 or epoch == config.epochs:
+                    best = self.validate(s, epoch, train_loss)
+                else:
+                    self.log.info(f"epoch {epoch}/{config.epochs} train loss {train_loss:.4f}")
+                self._save(s, best=best)
+        if self.main and config.export:
+            self._export()
+        return EXIT_OK
+
+    def _progress_bar(self, epoch: int, steps: int) -> Any:
+        """A tqdm bar on stderr when it is a terminal (the GUI reads events, not bars)."""
+        if not (self.config.progress and self.main) or not sys.stderr.isatty():
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=steps, desc=f"epoch {epoch}/{self.config.epochs}", file=sys.stderr, leave=False)
+
+    def _export(self) -> None:
+        """Write model.onnx + model.json through the export module (which emits ``exported``)."""
+        if importlib.util.find_spec("trainer.export") is None:
+            self.events.warning("trainer.export is not available: the run was not exported to ONNX")
+            return
+        from trainer import export
+
+        self.log.info("exporting the best checkpoint to ONNX")
+        export.export_run(self.run_dir, emit=self.events.emit)
+
+
+def run_training(config: TrainConfig, *, events: EventSink | None = None) -> int:
+    """Run ``config`` end to end; returns the exit code (see the module docstring). Never raises."""
+    run_dir = Path(config.run_dir)
+    main = dist.rank() == 0
+    events = events or EventSink(None, enabled=main)
+    trainer: Trainer | None = None
+    try:
+        if main:
+            try:
+                run_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from None
+            (run_dir / STOP_FILE).unlink(missing_ok=True)  # a stale request from an earlier run
+            events.attach(run_dir)
+        setup_logging(run_dir if main else None, rank=dist.rank(), world=dist.world_size())
+        trainer = Trainer(config, events)
+        code = trainer.run()
+        state = trainer.state
+        events.emit(
+            Finished(status="ok", exit_code=code, best_metric=state.best_metric, best_epoch=state.best_epoch)
+        )
+        return code
+    except Cancelled as exc:
+        events.log.warning(f"cancelled ({exc}); last.pt holds the weights at the moment of the request")
+        state = trainer.state if trainer is not None else RunState()
+        events.emit(
+            Finished(
+                status="cancelled",
+                exit_code=EXIT_CANCELLED,
+                best_metric=state.best_metric,
+                best_epoch=state.best_epoch,
+            )
+        )
+        return EXIT_CANCELLED
+    except (ConfigError, DataError, CheckpointError) as exc:
+        events.error(str(exc), "bad_config" if isinstance(exc, ConfigError) else "bad_input")
+        events.emit(Finished(status="failed", exit_code=EXIT_BAD_INPUT))
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # a crash: report it, keep the checkpoints
+        events.log.error("training crashed:\n" + traceback.format_exc())
+        oom = isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
+        events.error(f"{type(exc).__name__}: {exc}", "out_of_memory" if oom else "crash")
+        events.emit(Finished(status="failed", exit_code=EXIT_CRASH))
+        return EXIT_CRASH
+    finally:
+        dist.shutdown()

@@ -1,0 +1,100 @@
+"""Where and how the network runs: device choice, precision switches, input normalisation.
+
+CPU speed switches (``cpu_bf16``, ``channels_last``; None in the config = the defaults below) were
+measured with ``benchmarks/train_throughput.py`` on the project's 2-core AVX-512 Xeon (it has
+avx512_bf16, no AMX visible); the figures are in that script's docstring.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from trainer import dist
+from trainer.config import ConfigError, TrainConfig
+
+#: CPU defaults of the ``auto`` speed switches (see benchmarks/train_throughput.py).
+CPU_BF16_DEFAULT = False
+CPU_CHANNELS_LAST_DEFAULT = False
+
+
+def select_device(spec: str) -> torch.device:
+    """``auto``: cuda (this rank's GPU) > mps > cpu; otherwise the named device, checked."""
+    if spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", dist.local_rank() % torch.cuda.device_count())
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise ConfigError(f"device {spec!r} is not a device name (auto, cpu, cuda, cuda:N, mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {spec!r}: CUDA is not available on this machine")
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ConfigError(f"device {spec!r}: MPS is not available on this machine")
+    return device
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How the forward pass runs: autocast dtype (None = fp32), channels-last, grad scaling."""
+
+    autocast_dtype: torch.dtype | None
+    channels_last: bool
+    grad_scaler: bool
+
+    def autocast(self, device: torch.device) -> contextlib.AbstractContextManager[Any]:
+        """The autocast context of a forward pass (a null context in fp32)."""
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device.type, dtype=self.autocast_dtype)
+
+    def describe(self) -> str:
+        """``bf16 autocast, channels-last`` for the log."""
+        parts = [
+            str(self.autocast_dtype).removeprefix("torch.") + " autocast" if self.autocast_dtype else "fp32"
+        ]
+        if self.channels_last:
+            parts.append("channels-last")
+        return ", ".join(parts)
+
+
+def choose_precision(config: TrainConfig, device: torch.device) -> Precision:
+    """Resolve ``amp``/``cpu_bf16``/``channels_last`` (None = auto) for ``device``."""
+    if device.type == "cuda":
+        amp = True if config.amp is None else config.amp
+        bf16 = amp and torch.cuda.is_bf16_supported()
+        dtype = (torch.bfloat16 if bf16 else torch.float16) if amp else None
+        channels_last = True if config.channels_last is None else config.channels_last
+        return Precision(dtype, channels_last, grad_scaler=amp and not bf16)
+    if device.type == "cpu":
+        bf16 = CPU_BF16_DEFAULT if config.cpu_bf16 is None else config.cpu_bf16
+        channels_last = CPU_CHANNELS_LAST_DEFAULT if config.channels_last is None else config.channels_last
+        return Precision(torch.bfloat16 if bf16 else None, channels_last, grad_scaler=False)
+    return Precision(None, bool(config.channels_last), grad_scaler=False)
+
+
+class InputTransform:
+    """uint8 ``(B, H, W, C)`` batch -> normalised float ``(B, C, H, W)`` on the device, in one pass."""
+
+    def __init__(
+        self, mean: list[float], std: list[float], device: torch.device, channels_last: bool
+    ) -> None:
+        std_t = torch.tensor(std, dtype=torch.float32)
+        self.scale = (1.0 / (255.0 * std_t)).view(1, -1, 1, 1).to(device)
+        self.shift = (-torch.tensor(mean, dtype=torch.float32) / std_t).view(1, -1, 1, 1).to(device)
+        self.device = device
+        self.channels_last = channels_last
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        x = images.to(self.device, non_blocking=True).permute(0, 3, 1, 2)  # = channels-last strides
+        x = x.float() if self.channels_last else x.contiguous().float()
+        return x.mul_(self.scale).add_(self.shift)
