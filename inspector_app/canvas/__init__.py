@@ -6,7 +6,8 @@ for the mouse and keyboard gestures). Modules: ``view`` (zoom, pan, session bind
 (Qt-free hit tests), ``select_tool`` / ``draw_tools`` (interaction).
 """
 
+from inspector_app.canvas.layers import DisplayImage, prepare_display
 from inspector_app.canvas.tool_base import TOOLS
 from inspector_app.canvas.view import LAYER_MODES, CanvasView
 
-__all__ = ["LAYER_MODES", "TOOLS", "CanvasView"]
+__all__ = ["LAYER_MODES", "TOOLS", "CanvasView", "DisplayImage", "prepare_display"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -29,9 +30,16 @@ from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from inspector_app.core.images import to_display_rgb8
-from inspector_app.qtconvert import array_to_qimage, overlay_qimage
+from inspector_app.qtconvert import overlay_qimage
 
-__all__ = ["PaintLayerItem", "PyramidItem", "image_levels", "mask_levels"]
+__all__ = [
+    "DisplayImage",
+    "PaintLayerItem",
+    "PyramidItem",
+    "image_levels",
+    "mask_levels",
+    "prepare_display",
+]
 
 MIN_LEVEL_SIDE = 1024
 
@@ -111,9 +119,39 @@ class PyramidItem(QGraphicsItem):
         painter.drawPixmap(target, pixmap, source)
 
 
-def image_pyramid(image: np.ndarray) -> list[QImage]:
-    """QImages of :func:`image_levels`."""
-    return [array_to_qimage(level) for level in image_levels(image)]
+def _rgb32(level: np.ndarray) -> QImage:
+    """A Format_RGB32 QImage of an 8-bit grey/RGB level, converted straight into its buffer.
+
+    RGB32 is the raster engine's native format, so ``QPixmap.fromImage`` shares it (no copy, no
+    conversion) and drawing it never converts pixels.
+    """
+    height, width = level.shape[:2]
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    if image.isNull():
+        raise MemoryError(f"cannot allocate a {width}x{height} image")
+    words = np.frombuffer(image.bits(), np.uint8)[: height * width * 4].reshape(height, width, 4)
+    code = cv2.COLOR_GRAY2BGRA if level.ndim == 2 else cv2.COLOR_RGB2BGRA
+    cv2.cvtColor(np.ascontiguousarray(level), code, dst=words)
+    return image
+
+
+@dataclass(frozen=True)
+class DisplayImage:
+    """An image ready for :meth:`CanvasView.set_image`: RGB32 pyramid levels (level 0 = full size).
+
+    Made by :func:`prepare_display`, which may run in a worker thread (QImage only, no QPixmap),
+    so that a 48-megapixel image costs the GUI thread nothing but a pointer hand-over.
+    """
+
+    levels: tuple[QImage, ...]
+    height: int
+    width: int
+
+
+def prepare_display(image: np.ndarray) -> DisplayImage:
+    """Display pyramid of ``image`` (any thread): see :func:`image_levels` and :class:`DisplayImage`."""
+    levels = tuple(_rgb32(level) for level in image_levels(image))
+    return DisplayImage(levels, int(image.shape[0]), int(image.shape[1]))
 
 
 class OverlayPyramid:

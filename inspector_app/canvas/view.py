@@ -4,7 +4,8 @@ API (the station's side)::
 
     view = CanvasView(parent)
     view.bind_session(session)                 # shapes come from, and edits go to, the session
-    view.set_image(array)                      # HxW / HxWx3 / HxWx4, uint8 or uint16 (windowed)
+    view.set_image(array | DisplayImage)       # HxW / HxWx3 / HxWx4, uint8 or uint16 (windowed);
+                                               # canvas.prepare_display(array) may run off-thread
     view.set_prediction(mask | None, palette)  # uint8 class mask + (N, 3) RGB palette
     view.set_overlay_opacity(0.5); view.set_visible_classes({1, 2} | None)
     view.set_layer_mode("prediction" | "annotation" | "both")
@@ -33,7 +34,13 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal, SignalInstance
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
-from inspector_app.canvas.layers import OverlayPyramid, PaintLayerItem, PyramidItem, image_pyramid
+from inspector_app.canvas.layers import (
+    DisplayImage,
+    OverlayPyramid,
+    PaintLayerItem,
+    PyramidItem,
+    prepare_display,
+)
 from inspector_app.canvas.shape_item import Hit, ShapeItem, ShapeStyle
 from inspector_app.canvas.tools import TOOLS, BaseTool, make_tool
 from inspector_app.core.classes import ClassTable
@@ -96,14 +103,19 @@ class CanvasView(QGraphicsView):
         self._tool.activate()
 
     # ================================================================== image and overlay
-    def set_image(self, image: np.ndarray | None) -> None:
-        """Show ``image`` (pyramid built once). The view is fitted when the size changes."""
+    def set_image(self, image: np.ndarray | DisplayImage | None) -> None:
+        """Show ``image`` (an array, or a :class:`DisplayImage` prepared in a worker thread).
+
+        The pixmap pyramid is built once here; painting never converts pixels. The view is
+        fitted when the image size changes, otherwise zoom and position are kept.
+        """
         if image is None:
             self._image_item.set_levels([], 0, 0)
             self._image_size = (0, 0)
             return
-        height, width = int(image.shape[0]), int(image.shape[1])
-        self._image_item.set_levels(image_pyramid(image), width, height)
+        display = image if isinstance(image, DisplayImage) else prepare_display(image)
+        height, width = display.height, display.width
+        self._image_item.set_levels(list(display.levels), width, height)
         resized = (height, width) != self._image_size
         self._image_size = (height, width)
         margin = max(height, width)
