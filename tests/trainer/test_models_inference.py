@@ -1,0 +1,74 @@
+"""``optimize_for_inference``: BN folding and sub-pixel transposed convs keep the function."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from trainer.models import create_model
+from trainer.models.inference import SubPixelConvTranspose2d, optimize_for_inference, subpixel_macs_factor
+
+
+def _calibrated(model: nn.Module) -> nn.Module:
+    """Give every BN non-trivial statistics and affine parameters, then eval."""
+    generator = torch.Generator().manual_seed(1)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            c = module.num_features
+            assert module.running_mean is not None and module.running_var is not None
+            module.running_mean.copy_(0.2 * torch.randn(c, generator=generator))
+            module.running_var.copy_(0.5 + torch.rand(c, generator=generator))
+            with torch.no_grad():
+                module.weight.copy_(0.5 + torch.rand(c, generator=generator))
+                module.bias.copy_(0.1 * torch.randn(c, generator=generator))
+    return model.eval()
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "output_padding"),
+    [(3, 2, 1, 1), (2, 2, 0, 0), (4, 2, 1, 0), (3, 3, 0, 0), (5, 2, 2, 1)],
+)
+def test_subpixel_equals_transposed_conv(kernel: int, stride: int, padding: int, output_padding: int) -> None:
+    torch.manual_seed(0)
+    up = nn.ConvTranspose2d(6, 5, kernel, stride, padding, output_padding)
+    sub = SubPixelConvTranspose2d.from_transposed(up)
+    assert sub is not None
+    x = torch.randn(2, 6, 7, 9)
+    with torch.no_grad():
+        expected = up(x)
+        actual = sub(x)
+    assert actual.shape == expected.shape == (2, 5, 7 * stride, 9 * stride)
+    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_unsupported_transposed_convs_are_left_alone() -> None:
+    assert SubPixelConvTranspose2d.from_transposed(nn.ConvTranspose2d(4, 4, 3, 2, 1)) is None  # 2n-1 out
+    assert SubPixelConvTranspose2d.from_transposed(nn.ConvTranspose2d(4, 4, 2, 2, groups=2)) is None
+    assert SubPixelConvTranspose2d.from_transposed(nn.ConvTranspose2d(4, 4, 3, 1, 1)) is None
+
+
+def test_macs_factor_of_the_subpixel_form() -> None:
+    assert subpixel_macs_factor(3, 2) == pytest.approx(16 / 9)
+    assert subpixel_macs_factor(2, 2) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "size"), [("zhong", (96, 128)), ("zhong_baseline", (64, 96)), ("anet", (96, 64))]
+)
+def test_optimized_network_computes_the_same_function(name: str, size: tuple[int, int]) -> None:
+    torch.manual_seed(0)
+    model = _calibrated(create_model(name, num_classes=3))
+    optimized = optimize_for_inference(model)
+    kinds = [type(m) for m in optimized.modules()]
+    assert nn.ConvTranspose2d not in kinds
+    if name.startswith("zhong"):
+        assert nn.BatchNorm2d not in kinds  # every BN follows a conv or a transposed conv
+    x = torch.randn(2, 3, *size)
+    with torch.no_grad():
+        expected = model(x)
+        actual = optimized(x)
+    assert float(expected.std()) > 1e-2  # the comparison carries signal
+    torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-4)
+    # the original is untouched (still trainable, BN still there)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())

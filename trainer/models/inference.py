@@ -1,0 +1,211 @@
+"""Inference-only rewrites of a trained network that keep its function (up to fp32 round-off).
+
+``optimize_for_inference(model)`` returns a ``torch.fx.GraphModule`` in which
+
+1. every BatchNorm that directly follows a ``Conv2d`` or ``ConvTranspose2d`` (and is its only
+   user) is folded into that conv's weights and bias. onnxruntime folds Conv+BN itself, but not
+   ConvTranspose+BN, and then cannot fuse the activation either;
+2. every stride-s ``ConvTranspose2d`` whose output is exactly s times its input (Zhong's 3x3
+   s2 p1 op1 decoders, A-Net's 2x2 s2) becomes a *sub-pixel* convolution: one ordinary conv
+   with ``s*s*cout`` outputs on the (right/bottom padded) input followed by a pixel shuffle.
+   Each output phase (dy, dx) of a transposed conv is a small ordinary conv of the input, so
+   this is an exact re-arrangement of the same products. It swaps onnxruntime's slow
+   GEMM + col2im ConvTranspose for its blocked (NCHWc) Conv kernels;
+3. a stride-1 ``ConvTranspose2d`` (Zhong's 1x1 attention fusion) becomes the equivalent
+   ``Conv2d`` (flipped, transposed kernel);
+4. an element-wise activation right after such a sub-pixel conv is applied before the pixel
+   shuffle (it commutes with it), so that onnxruntime fuses it into the conv.
+
+The result is meant for export and benchmarking only (eval mode; training it is pointless as
+BN statistics are gone). MAC count of a rewritten 3x3 s2 transposed conv: 2x2 taps per output
+phase instead of the 9/4 average, i.e. 16/9 of the original: more arithmetic, far less time.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+# activations that act element by element with per-tensor parameters: they commute with a
+# pixel shuffle (a per-channel PReLU would not, the shuffle regroups channels)
+_POINTWISE = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Identity)
+
+
+def _padding(module: nn.ConvTranspose2d) -> tuple[int, int] | None:
+    padding = module.padding
+    if isinstance(padding, str) or len(padding) != 2:
+        return None
+    return int(padding[0]), int(padding[1])
+
+
+class SubPixelConvTranspose2d(nn.Module):
+    """A stride-s transposed convolution computed as pad + conv (s*s*cout outputs) + shuffle."""
+
+    def __init__(
+        self, conv: nn.Conv2d, scale: int, pad: tuple[int, int, int, int], act: nn.Module | None = None
+    ) -> None:
+        super().__init__()
+        self.conv = conv
+        self.scale = scale
+        self.pad = pad  # (left, right, top, bottom) as F.pad takes them
+        self.act = act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Same result as the transposed conv it replaces."""
+        if any(self.pad):
+            x = F.pad(x, self.pad)
+        y = self.conv(x)
+        if self.act is not None:
+            y = self.act(y)
+        return F.pixel_shuffle(y, self.scale)
+
+    @classmethod
+    def from_transposed(cls, module: nn.ConvTranspose2d) -> SubPixelConvTranspose2d | None:
+        """The equivalent sub-pixel module, or ``None`` when ``module`` is not of a supported kind.
+
+        Supported: groups 1, dilation 1, equal strides s >= 2 and output size exactly s x input
+        (``kernel + output_padding - 2*padding == s`` per axis).
+        """
+        stride = module.stride
+        padding = _padding(module)
+        if (
+            padding is None
+            or module.groups != 1
+            or module.dilation != (1, 1)
+            or stride[0] != stride[1]
+            or stride[0] < 2
+            or module.padding_mode != "zeros"
+        ):
+            return None
+        s = stride[0]
+        axes = []
+        for axis in range(2):
+            k = module.kernel_size[axis]
+            p = padding[axis]
+            if k + module.output_padding[axis] - 2 * p != s:
+                return None
+            # output o = s*m + r receives input m + d through kernel tap k' = r + p - s*d
+            taps = {
+                r: {d: r + p - s * d for d in range(-k, k + 1) if 0 <= r + p - s * d < k} for r in range(s)
+            }
+            dmin = min(min(t) for t in taps.values() if t)
+            dmax = max(max(t) for t in taps.values() if t)
+            axes.append((taps, dmin, dmax))
+        (taps_y, dmin_y, dmax_y), (taps_x, dmin_x, dmax_x) = axes
+        if dmin_y > 0 or dmin_x > 0:
+            return None  # would need a crop on the left; not a case the networks have
+        cin, cout = module.in_channels, module.out_channels
+        kh, kw = dmax_y - dmin_y + 1, dmax_x - dmin_x + 1
+        weight = module.weight.detach()  # (cin, cout, k, k)
+        new = torch.zeros(cout, s, s, cin, kh, kw, dtype=weight.dtype)
+        for ry in range(s):
+            for dy, ky in taps_y[ry].items():
+                for rx in range(s):
+                    for dx, kx in taps_x[rx].items():
+                        new[:, ry, rx, :, dy - dmin_y, dx - dmin_x] = weight[:, :, ky, kx].t()
+        conv = nn.Conv2d(cin, cout * s * s, (kh, kw), bias=module.bias is not None)
+        with torch.no_grad():
+            conv.weight.copy_(new.reshape(cout * s * s, cin, kh, kw))
+            if module.bias is not None and conv.bias is not None:
+                conv.bias.copy_(module.bias.detach().repeat_interleave(s * s))
+        return cls(conv, s, (-dmin_x, dmax_x, -dmin_y, dmax_y))
+
+    def extra_repr(self) -> str:
+        """Shown by ``print(module)``."""
+        return f"scale={self.scale}, pad={self.pad}"
+
+
+def _stride_one_as_conv(module: nn.ConvTranspose2d) -> nn.Conv2d | None:
+    """A stride-1 transposed conv is a conv with the flipped, transposed kernel."""
+    if (
+        module.stride != (1, 1)
+        or module.groups != 1
+        or module.dilation != (1, 1)
+        or any(module.output_padding)
+        or module.padding_mode != "zeros"
+    ):
+        return None
+    kh, kw = module.kernel_size
+    padding = _padding(module)
+    if padding is None or padding[0] > kh - 1 or padding[1] > kw - 1:
+        return None
+    ph, pw = padding
+    conv = nn.Conv2d(
+        module.in_channels, module.out_channels, (kh, kw), padding=(kh - 1 - ph, kw - 1 - pw),
+        bias=module.bias is not None,
+    )
+    with torch.no_grad():
+        conv.weight.copy_(module.weight.detach().flip(2, 3).transpose(0, 1))
+        if module.bias is not None and conv.bias is not None:
+            conv.bias.copy_(module.bias.detach())
+    return conv
+
+
+def _single_user(node: fx.Node) -> fx.Node | None:
+    users = list(node.users)
+    return users[0] if len(users) == 1 else None
+
+
+def _fold_batchnorms(graph_module: fx.GraphModule) -> None:
+    modules = dict(graph_module.named_modules())
+    for node in list(graph_module.graph.nodes):
+        if node.op != "call_module" or not isinstance(modules[node.target], nn.BatchNorm2d):
+            continue
+        source = node.args[0]
+        if not isinstance(source, fx.Node) or source.op != "call_module":
+            continue
+        if len(source.users) != 1:  # the conv's raw output is needed elsewhere too
+            continue
+        conv = modules[str(source.target)]
+        if not isinstance(conv, nn.Conv2d | nn.ConvTranspose2d):
+            continue
+        bn = modules[node.target]
+        assert isinstance(bn, nn.BatchNorm2d)
+        fused = fuse_conv_bn_eval(conv, bn, transpose=isinstance(conv, nn.ConvTranspose2d))
+        graph_module.add_submodule(str(source.target), fused)
+        node.replace_all_uses_with(source)
+        graph_module.graph.erase_node(node)
+
+
+def _rewrite_transposed(graph_module: fx.GraphModule) -> None:
+    modules = dict(graph_module.named_modules())
+    for node in list(graph_module.graph.nodes):
+        if node.op != "call_module" or not isinstance(modules[node.target], nn.ConvTranspose2d):
+            continue
+        plain = _stride_one_as_conv(modules[node.target])
+        if plain is not None:
+            graph_module.add_submodule(str(node.target), plain)
+            continue
+        sub = SubPixelConvTranspose2d.from_transposed(modules[node.target])
+        if sub is None:
+            continue
+        user = _single_user(node)
+        if user is not None and user.op == "call_module":
+            act = modules[str(user.target)]
+            if isinstance(act, _POINTWISE):
+                sub.act = act
+                user.replace_all_uses_with(node)
+                graph_module.graph.erase_node(user)
+        graph_module.add_submodule(str(node.target), sub)
+
+
+def optimize_for_inference(model: nn.Module) -> fx.GraphModule:
+    """An eval-mode copy of ``model`` with BN folded and transposed convs made sub-pixel convs."""
+    traced = fx.symbolic_trace(copy.deepcopy(model).eval())
+    _fold_batchnorms(traced)
+    _rewrite_transposed(traced)
+    traced.graph.lint()
+    traced.recompile()
+    traced.delete_all_unused_submodules()
+    return traced.eval()
+
+
+def subpixel_macs_factor(kernel: int, stride: int) -> float:
+    """MACs of the sub-pixel form relative to the transposed conv (per-input-pixel count)."""
+    taps = math.ceil(kernel / stride)
+    return stride * stride * taps * taps / (kernel * kernel)
