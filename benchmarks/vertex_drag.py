@@ -87,6 +87,7 @@ def run(
     app.processEvents()
     painted = counter.count
     step_px = 40
+    t0 = time.perf_counter()
     for i in range(moves):
         a = 2 * math.pi * i / moves
         pos = start + type(start)(int(step_px * math.cos(a)) + 5, int(step_px * math.sin(a)))
