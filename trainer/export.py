@@ -21,6 +21,8 @@ not fork the review history; any change of weights (fine-tuning, int8) gives a n
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import hashlib
 import os
 import re
@@ -66,9 +68,14 @@ class ParityResult:
     """One onnxruntime-vs-PyTorch comparison at input shape ``shape`` (N, C, H, W)."""
 
     shape: tuple[int, int, int, int]
+    #: max |onnxruntime - PyTorch float32| over all logits
     max_abs_diff: float
     #: std of the PyTorch logits: a tiny value would make a small diff meaningless
     logit_std: float
+    #: only when ``max_abs_diff`` exceeds the tolerance: max |onnxruntime - PyTorch float64| and
+    #: max |PyTorch float32 - PyTorch float64| (the network's own float32 rounding noise)
+    float64_error: float | None = None
+    float32_noise: float | None = None
 
 
 @dataclass(frozen=True)
@@ -232,7 +239,15 @@ def check_parity(
     shapes: Sequence[tuple[int, int, int]] = PARITY_SHAPES,
     tolerance: float = PARITY_TOLERANCE,
 ) -> tuple[ParityResult, ...]:
-    """Compare onnxruntime with PyTorch at each (batch, H, W); :class:`ExportError` above ``tolerance``."""
+    """Compare onnxruntime with PyTorch at each (batch, H, W); :class:`ExportError` on a mismatch.
+
+    Passes where max |logit difference| <= ``tolerance``. Deep networks can have a float32
+    rounding noise of that order by themselves (random-weight A-Net: PyTorch float32 differs from
+    float64 by up to 7e-5), so above the tolerance both are compared with a float64 PyTorch run:
+    the graph still passes if its error against float64 is within twice PyTorch float32's own
+    error (an exported graph that is as exact as PyTorch is), and fails otherwise. A wrong graph
+    (a fixed size, a mis-exported op) is off by orders of magnitude more than either.
+    """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -242,22 +257,34 @@ def check_parity(
     generator = torch.Generator().manual_seed(1234)
     results = []
     model = model.eval()
+    reference: nn.Module | None = None
     for batch, height, width in shapes:
         x = torch.randn(batch, input_channels, height, width, generator=generator)
         with torch.no_grad():
             expected = model(x).numpy()
         (actual,) = session.run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})
+        shape = (batch, input_channels, height, width)
         if actual.shape != expected.shape:
             raise ExportError(
-                f"ONNX output shape {actual.shape} != PyTorch {expected.shape} at input {tuple(x.shape)}"
+                f"ONNX output shape {actual.shape} != PyTorch {expected.shape} at input {shape}"
             )
         diff = float(np.abs(actual - expected).max())
-        results.append(ParityResult((batch, input_channels, height, width), diff, float(expected.std())))
-        if not diff <= tolerance:  # also catches NaN
-            raise ExportError(
-                f"ONNX and PyTorch disagree at input {tuple(x.shape)}: max |logit diff| {diff:.3g} "
-                f"> {tolerance:g}"
-            )
+        result = ParityResult(shape, diff, float(expected.std()))
+        if not diff <= tolerance:  # also NaN
+            if reference is None:
+                reference = copy.deepcopy(model).double()
+            with torch.no_grad():
+                exact = reference(x.double()).numpy()
+            error = float(np.abs(actual - exact).max())
+            noise = float(np.abs(expected - exact).max())
+            result = dataclasses.replace(result, float64_error=error, float32_noise=noise)
+            if not error <= 2 * noise:
+                raise ExportError(
+                    f"ONNX and PyTorch disagree at input {shape}: max |logit diff| {diff:.3g} > "
+                    f"{tolerance:g}, and the ONNX error against float64 ({error:.3g}) exceeds twice "
+                    f"PyTorch's own float32 error ({noise:.3g})"
+                )
+        results.append(result)
     return tuple(results)
 
 
@@ -408,6 +435,8 @@ def export_checkpoint(
             "torch": torch.__version__,
             "source_checkpoint": Path(pt_path).name,
             "parity_max_abs_diff": max((r.max_abs_diff for r in results), default=None),
+            "parity_tolerance": PARITY_TOLERANCE,
+            "parity": [{**dataclasses.asdict(r), "shape": list(r.shape)} for r in results],
         }
         return base.replace(extra={**base.extra, "export": export_info, **(extra or {})})
 
