@@ -48,7 +48,7 @@ class SelectTool(BaseTool):
 
     # ------------------------------------------------------------------ helpers
     def _clear_picked(self, keep: ShapeItem | None = None) -> None:
-        for item in self.view.shape_items():
+        for item in self.view.shapes.items():
             if item is not keep:
                 item.set_selected_handles(frozenset())
 
@@ -117,7 +117,7 @@ class SelectTool(BaseTool):
         session.undo_stack.beginMacro("Insert vertex")
         self._macro = True
         session.insert_vertex(item.shape_id, index, (p.x(), p.y()))
-        fresh = self.view.item(item.shape_id)
+        fresh = self.view.shapes.item(item.shape_id)
         assert fresh is not None
         self._clear_picked()
         fresh.set_selected_handles(frozenset({index}))
@@ -142,7 +142,7 @@ class SelectTool(BaseTool):
         elif self._mode == "move" and self.view.session is not None:
             delta = pos - self._press
             for sid in self.view.session.selection:
-                item = self.view.item(sid)
+                item = self.view.shapes.item(sid)
                 if item is not None:
                     item.setPos(delta)
         elif self._mode == "rubber":
@@ -198,8 +198,8 @@ class SelectTool(BaseTool):
             self._rubber = None
             inside = [
                 it.shape_id
-                for it in self.view.shape_items()
-                if self.view.editable(it) and rect.contains(it.geometry_rect())
+                for it in self.view.shapes.items()
+                if self.view.shapes.editable(it) and rect.contains(it.geometry_rect())
             ]
             session.set_selection(self._rubber_base | set(inside))
         self._item = None
@@ -235,7 +235,7 @@ class SelectTool(BaseTool):
         if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not event.modifiers():
             picked = {
                 it.shape_id: it.selected_handles
-                for it in self.view.shape_items()
+                for it in self.view.shapes.items()
                 if it.selected_handles and it.shape_id in session.selection
             }
             if picked:
@@ -257,7 +257,7 @@ class SelectTool(BaseTool):
             self._item.set_shape(self._orig, self._item.style)
         if self._mode == "move" and self.view.session is not None:
             for sid in self.view.session.selection:
-                item = self.view.item(sid)
+                item = self.view.shapes.item(sid)
                 if item is not None:
                     item.setPos(0, 0)
         if self._rubber is not None:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Collection
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal, SignalInstance
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
@@ -41,7 +41,8 @@ from inspector_app.canvas.layers import (
     PyramidItem,
     prepare_display,
 )
-from inspector_app.canvas.shape_item import Hit, ShapeItem, ShapeStyle
+from inspector_app.canvas.shape_item import Hit, ShapeItem
+from inspector_app.canvas.shape_layer import ShapeLayer
 from inspector_app.canvas.tools import TOOLS, BaseTool, make_tool
 from inspector_app.core.classes import ClassTable
 from inspector_app.editing import AnnotationSession
@@ -52,7 +53,7 @@ __all__ = ["LAYER_MODES", "TOOLS", "CanvasView"]
 LAYER_MODES = ("prediction", "annotation", "both")
 HIT_PX = 6.0  # hit tolerance in screen pixels
 MIN_ZOOM, MAX_ZOOM = 1 / 64, 64.0
-Z_SHAPES, Z_LAYER = 10.0, 1e7
+Z_LAYER = 1e7  # above the shapes (ShapeLayer.Z_SHAPES + index)
 
 
 class CanvasView(QGraphicsView):
@@ -90,8 +91,7 @@ class CanvasView(QGraphicsView):
         self._palette: npt.NDArray[np.uint8] = np.zeros((1, 3), np.uint8)
         self._visible: frozenset[int] | None = None
         self._layer_mode = "both"
-        self._items: dict[int, ShapeItem] = {}
-        self._order: list[ShapeItem] = []
+        self.shapes = ShapeLayer(self._scene, self)
         self.session: AnnotationSession | None = None
         self._current_label: str | None = None
         self._last_label: str | None = None
@@ -145,7 +145,7 @@ class CanvasView(QGraphicsView):
         """Classes shown in the overlay and among the shapes (None = all)."""
         self._visible = None if classes is None else frozenset(classes)
         self._refresh_overlay()
-        self._apply_visibility()
+        self.shapes.set_visible_classes(self._visible)
 
     def set_layer_mode(self, mode: str) -> None:
         """'prediction' (overlay only), 'annotation' (shapes only) or 'both'."""
@@ -153,7 +153,7 @@ class CanvasView(QGraphicsView):
             raise ValueError(f"layer mode must be one of {LAYER_MODES}, got {mode!r}")
         self._layer_mode = mode
         self._overlay_item.setVisible(mode != "annotation")
-        self._apply_visibility()
+        self.shapes.set_shown(mode != "prediction")
 
     def _refresh_overlay(self) -> None:
         if self._overlay is None:
@@ -199,9 +199,7 @@ class CanvasView(QGraphicsView):
         self.set_zoom(1.0)
 
     def _on_zoom_changed(self) -> None:
-        px = self.pixel_size()
-        for item in self._order:
-            item.set_pixel_size(px)
+        self.shapes.set_pixel_size(self.pixel_size())
         self._tool.zoom_changed()
         self.zoom_changed.emit(self.zoom())
 
@@ -218,120 +216,23 @@ class CanvasView(QGraphicsView):
     def bind_session(self, session: AnnotationSession) -> None:
         """Show ``session``'s shapes and send edits to it."""
         if self.session is not None:
-            for signal, slot in self._session_links():
-                signal.disconnect(slot)
+            self.session.document_about_to_change.disconnect(self._on_session_document_about_to_change)
+            self.session.document_changed.disconnect(self._on_session_document_changed)
         self.session = session
-        for signal, slot in self._session_links():
-            signal.connect(slot)
-        self._on_session_document_changed()
-
-    def _session_links(self) -> list[tuple[SignalInstance, Callable[..., None]]]:
-        s = self.session
-        assert s is not None
-        return [
-            (s.document_about_to_change, self._on_session_document_about_to_change),
-            (s.document_changed, self._on_session_document_changed),
-            (s.shapes_changed, self._on_session_shapes_changed),
-            (s.selection_changed, self._on_session_selection_changed),
-            (s.view_state_changed, self._on_session_view_state_changed),
-            (s.class_table_changed, self._on_session_class_table_changed),
-        ]
-
-    def _style(self, label: str) -> ShapeStyle:
-        table = self.session.class_table if self.session else None
-        if table is None or label not in table:
-            return ShapeStyle(name=label)
-        info = table.by_label(label)
-        return ShapeStyle(info.color, info.name, info.line_width, info.draw_as)
+        self.shapes.bind(session)
+        session.document_about_to_change.connect(self._on_session_document_about_to_change)
+        session.document_changed.connect(self._on_session_document_changed)
+        self._tool.reset()
 
     def _on_session_document_about_to_change(self) -> None:
         self._tool.cancel_or_commit()
 
     def _on_session_document_changed(self) -> None:
-        for item in self._order:
-            self._scene.removeItem(item)
-        self._items.clear()
-        self._order = []
         self._tool.reset()
-        self._on_session_shapes_changed()
-
-    def _on_session_shapes_changed(self) -> None:
-        session = self.session
-        if session is None:
-            return
-        state = session.state
-        px = self.pixel_size()
-        order: list[ShapeItem] = []
-        for z, (sid, shape) in enumerate(zip(state.ids, state.shapes, strict=True)):
-            item = self._items.get(sid)
-            if item is None:
-                item = ShapeItem(sid, shape, self._style(shape.label))
-                item.set_pixel_size(px)
-                self._items[sid] = item
-                self._scene.addItem(item)
-            elif item.annotation is not shape or item.pos() != QPointF(0, 0):
-                item.set_shape(shape, self._style(shape.label))
-            item.setZValue(Z_SHAPES + z)
-            order.append(item)
-        alive = set(state.ids)
-        for sid in [s for s in self._items if s not in alive]:
-            self._scene.removeItem(self._items.pop(sid))
-        self._order = order
-        self._on_session_selection_changed()
-        self._apply_visibility()
-
-    def _on_session_selection_changed(self) -> None:
-        if self.session is None:
-            return
-        selection = self.session.selection
-        for item in self._order:
-            item.set_state(item.shape_id in selection, self.session.is_locked(item.shape_id))
-
-    def _on_session_view_state_changed(self) -> None:
-        self._on_session_selection_changed()
-        self._apply_visibility()
-
-    def _on_session_class_table_changed(self) -> None:
-        for item in self._order:
-            item.set_shape(item.annotation, self._style(item.annotation.label))
-
-    def _apply_visibility(self) -> None:
-        show = self._layer_mode != "prediction"
-        table = self.session.class_table if self.session else None
-        for item in self._order:
-            visible = show and not (self.session and self.session.is_hidden(item.shape_id))
-            if visible and self._visible is not None and table is not None and item.annotation.label in table:
-                visible = table.index_of(item.annotation.label) in self._visible
-            item.setVisible(visible)
-
-    # ================================================================== queries used by tools
-    def shape_items(self) -> list[ShapeItem]:
-        """Shape items in draw order (bottom first)."""
-        return list(self._order)
-
-    def item(self, shape_id: int) -> ShapeItem | None:
-        """The item showing a shape id."""
-        return self._items.get(shape_id)
-
-    def editable(self, item: ShapeItem) -> bool:
-        """Visible and not locked."""
-        return item.isVisible() and not (self.session and self.session.is_locked(item.shape_id))
 
     def hit_test(self, pos: QPointF) -> tuple[ShapeItem, Hit] | None:
-        """Topmost thing under ``pos``: handles/edges of selected shapes first, then bodies."""
-        tol = HIT_PX * self.pixel_size()
-        candidates = [it for it in reversed(self._order) if self.editable(it)]
-        selection = self.session.selection if self.session else frozenset()
-        for item in candidates:
-            if item.shape_id in selection:
-                hit = item.hit(pos.x(), pos.y(), tol)
-                if hit is not None and hit.kind != "body":
-                    return item, hit
-        for item in candidates:
-            hit = item.hit(pos.x(), pos.y(), tol)
-            if hit is not None:
-                return item, hit
-        return None
+        """Topmost shape part under ``pos`` (tolerance: a few screen pixels)."""
+        return self.shapes.hit_test(pos, HIT_PX * self.pixel_size())
 
     def clamp(self, pos: QPointF) -> QPointF:
         """``pos`` limited to the image rectangle."""
@@ -479,7 +380,7 @@ class CanvasView(QGraphicsView):
         elif event.matches(QKeySequence.StandardKey.Paste):
             session.paste()
         elif event.matches(QKeySequence.StandardKey.SelectAll):
-            session.set_selection(it.shape_id for it in self._order if self.editable(it))
+            session.set_selection(it.shape_id for it in self.shapes.items() if self.shapes.editable(it))
         elif event.key() == Qt.Key.Key_D and event.modifiers() == Qt.KeyboardModifier.ControlModifier:
             session.duplicate(session.selection)
         else:

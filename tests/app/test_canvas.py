@@ -268,7 +268,7 @@ def test_copy_paste_across_two_images_and_duplicate(
     assert session.shape(pasted).points == BOX and pasted != sid
     QTest.keyClick(view.viewport(), Qt.Key.Key_D, CTRL)
     assert len(session.shape_ids) == 2 and session.state.shapes[1].points[0] == (110.0, 110.0)
-    assert len(view.shape_items()) == 2
+    assert len(view.shapes.items()) == 2
 
 
 def test_brush_strokes_are_committed_on_enter(canvas: tuple[CanvasView, AnnotationSession]) -> None:
@@ -313,7 +313,7 @@ def test_locked_shapes_ignore_the_mouse_and_hidden_are_not_drawn(
     drag(view, (150, 140), (190, 170))
     assert session.shape(a).points == BOX and session.selection == frozenset()
     session.set_hidden([a], True)
-    item = view.item(a)
+    item = view.shapes.item(a)
     assert item is not None and not item.isVisible()
 
 
@@ -326,5 +326,5 @@ def test_escape_cancels_a_vertex_drag(canvas: tuple[CanvasView, AnnotationSessio
     QTest.keyClick(port, Qt.Key.Key_Escape)
     QTest.mouseRelease(port, LEFT, NO, at(view, 250, 60))
     assert session.shape(sid).points == BOX and stack_index(session) == 1
-    item = view.item(sid)
+    item = view.shapes.item(sid)
     assert item is not None and np.allclose(item.handles, BOX)

@@ -94,7 +94,7 @@ def test_every_labelme_shape_type_is_drawn(view: CanvasView, tmp_path: Path) -> 
     session = AnnotationSession(table)
     view.bind_session(session)
     session.open(tmp_path / "a.png", tmp_path / "a.json", (H, W))
-    assert len(view.shape_items()) == 9
+    assert len(view.shapes.items()) == 9
     probes = {
         "polygon": (50, 45), "rectangle": (130, 45), "circle": (220, 45), "line": (330, 20),
         "linestrip": (80, 150), "point": (130, 150), "points": (190, 170), "mask": (234, 130),
