@@ -10,45 +10,34 @@ run folder, no checkpoint, unreadable checkpoint, no data for int8 calibration),
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from inspector_app.core.protocol import Event, TrainerError, append_event, to_line
-
-
-class _Events:
-    """Print events on stdout and append them to the run's ``events.jsonl``."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
-
-    def emit(self, event: Event) -> None:
-        print(to_line(event), flush=True)
-        if self.run_dir.is_dir():
-            append_event(self.run_dir / "events.jsonl", event)
+from trainer.events import EventSink, setup_logging
 
 
 def _fail(message: str, code: str, exit_code: int) -> int:
-    print(f"defect-train export: {message}", file=sys.stderr, flush=True)
-    print(to_line(TrainerError(message=message, code=code)), flush=True)
+    # stdout only: the run's events.jsonl stays the history of its training and exports
+    EventSink(None).error(f"export: {message}", code)
     return exit_code
 
 
 def run(args: argparse.Namespace) -> int:
     """Export the run; see the module docstring for events and exit codes."""
+    setup_logging(None)
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         return _fail(f"run folder {run_dir} does not exist", "bad_input", 2)
     # torch/onnx load here, after the cheap checks, so that mistakes are reported fast
-    from trainer.export import ExportError, export_run, find_checkpoint, load_checkpoint
+    from trainer.checkpoint import CheckpointError, load_checkpoint
+    from trainer.export import ExportError, export_run, find_checkpoint
     from trainer.quantize import QuantizationError
 
     try:
         load_checkpoint(find_checkpoint(run_dir))
-    except (FileNotFoundError, ExportError) as exc:
+    except CheckpointError as exc:
         return _fail(str(exc), "bad_input", 2)
-    events = _Events(run_dir)
+    events = EventSink(run_dir)
     try:
         path = export_run(
             run_dir,
@@ -61,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"int8 quantisation: {exc}", "bad_input", 2)
     except ExportError as exc:
         return _fail(f"export failed: {exc}", "export_failed", 1)
-    print(f"defect-train export: wrote {path}", file=sys.stderr, flush=True)
+    events.log.info(f"export: wrote {path}")
     return 0
 
 

@@ -9,9 +9,10 @@ Samples and ground truth follow :mod:`trainer.data.samples` (a mask PNG when the
 the LabelMe JSON rasterised with the data's class table), so evaluation scores against the same
 targets as training, but at each image's native size (no resize, no crop).
 
-Metrics come from one confusion matrix summed over every pixel of every image of the split (not a
-mean of per-image scores, and not the last batch only: the Zhong authors' released metric code
-resets inside the batch loop). A one-logit (sigmoid) model is scored as defect vs background
+Metrics (:func:`trainer.metrics.summarize`, the training loop's definitions) come from one
+confusion matrix summed over every pixel of every image of the split (not a mean of per-image
+scores, and not the last batch only: the Zhong authors' released metric code resets inside the
+batch loop). A one-logit (sigmoid) model is scored as defect vs background
 (``ground truth > 0``) and also reports ``binary_iou`` (the IoU of the defect class).
 
 Optionally a *free list* of defect-free images (e.g. ``magnetic_tile/free.txt``) is run too: the
@@ -39,6 +40,7 @@ from inspector_app.core.modelcard import ModelCard
 from inspector_app.core.predictor import postprocess, preprocess
 from trainer.data.samples import DataError, Sample, find_class_table, find_samples, image_dir, shorten
 from trainer.data.split import VAL_FILES
+from trainer.metrics import summarize
 
 PathLike = str | os.PathLike[str]
 ProgressFn = Callable[[int, int, str], None]
@@ -180,7 +182,8 @@ class TorchPredictor:
     def __init__(self, checkpoint_path: PathLike) -> None:
         import torch
 
-        from trainer.export import card_for_checkpoint, load_checkpoint, model_from_checkpoint
+        from trainer.checkpoint import load_checkpoint
+        from trainer.export import card_for_checkpoint, model_from_checkpoint
 
         self._torch = torch
         checkpoint = load_checkpoint(checkpoint_path)
@@ -236,50 +239,6 @@ def accumulate(confusion: np.ndarray, truth: np.ndarray, prediction: np.ndarray)
         raise EvaluationError(f"class index outside 0..{n - 1} (ground truth max {truth.max()})")
     index = truth.astype(np.int64).ravel() * n + prediction.ravel()
     confusion += np.bincount(index, minlength=n * n).reshape(n, n)
-
-
-def summarize_confusion(
-    confusion: np.ndarray, labels: Sequence[str]
-) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """Summary and per-class metrics of a confusion matrix (rows = truth, columns = prediction).
-
-    Per class: IoU = TP / (TP + FP + FN), Acc (recall) = TP / (TP + FN), Dice = 2TP / (2TP + FP + FN),
-    precision = TP / (TP + FP); NaN where the denominator is 0. Means include the background and
-    skip NaN (the papers' mIoU/mAcc/mDice are over all classes, background included).
-    """
-    cm = confusion.astype(np.float64)
-    tp = np.diag(cm)
-    gt = cm.sum(axis=1)
-    pred = cm.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = tp / (gt + pred - tp)
-        acc = tp / gt
-        dice = 2 * tp / (gt + pred)
-        precision = tp / pred
-    per_class = {
-        label: {
-            "iou": float(iou[i]),
-            "acc": float(acc[i]),
-            "dice": float(dice[i]),
-            "precision": float(precision[i]),
-            "gt_pixels": int(gt[i]),
-            "pred_pixels": int(pred[i]),
-        }
-        for i, label in enumerate(labels)
-    }
-
-    def mean(values: np.ndarray) -> float:
-        finite = values[~np.isnan(values)]
-        return float(finite.mean()) if finite.size else float("nan")
-
-    total = cm.sum()
-    summary = {
-        "miou": mean(iou),
-        "macc": mean(acc),
-        "mdice": mean(dice),
-        "pixel_acc": float(tp.sum() / total) if total else float("nan"),
-    }
-    return summary, per_class
 
 
 def stderr_progress(every: int = 10) -> ProgressFn:
@@ -343,9 +302,7 @@ def evaluate_model(
             with_fp.append(sample.stem)
         if progress is not None:
             progress(j, total, sample.stem)
-    summary, per_class = summarize_confusion(confusion, table.labels)
-    if binary:
-        summary["binary_iou"] = per_class[table.labels[1]]["iou"]
+    summary, per_class = summarize(confusion, table.labels, binary=binary)
     result: dict[str, Any] = {
         "model_id": model.model_id,
         "architecture": card.architecture,

@@ -43,6 +43,7 @@ from torch import nn
 from inspector_app.core.classes import ClassInfo, ClassTable
 from inspector_app.core.modelcard import ModelCard, embed_card, sidecar_path, write_card_sidecar
 from inspector_app.core.protocol import Event, Exported
+from trainer.checkpoint import BEST, LAST, CheckpointError, load_checkpoint
 
 #: ONNX opset of exported graphs.
 EXPORT_OPSET = 18
@@ -89,21 +90,6 @@ class ExportResult:
 
 
 # --- checkpoint -> model ---------------------------------------------------------------------------
-
-
-def load_checkpoint(path: PathLike) -> dict[str, Any]:
-    """Read a trainer checkpoint (see docs/api-contract.md) on the CPU, tensors only (no pickle code)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError/RuntimeError/EOFError for bad files
-        raise ExportError(f"cannot read checkpoint {path}: {exc}") from exc
-    missing = [k for k in ("model", "num_classes", "state_dict", "class_table") if k not in data]
-    if not isinstance(data, dict) or missing:
-        raise ExportError(f"{path} is not a trainer checkpoint (missing {', '.join(missing) or 'dict'})")
-    return dict(data)
 
 
 def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:
@@ -310,7 +296,7 @@ def training_summary(checkpoint: dict[str, Any]) -> dict[str, Any]:
         "best_metric": checkpoint.get("best_metric"),
         "config": config,
     }
-    for key in ("num_train", "num_val", "data", "split"):
+    for key in ("num_train", "num_val", "data", "input_size", "binary", "best_epoch"):
         if key in checkpoint:
             summary[key] = checkpoint[key]
     return summary
@@ -329,7 +315,7 @@ def card_for_checkpoint(checkpoint: dict[str, Any], *, model_id: str, **override
         )
     input_channels = int(checkpoint.get("input_channels", 3))
     config = dict(checkpoint.get("config") or {})
-    input_size = config.get("input_size")
+    input_size = checkpoint.get("input_size") or config.get("input_size")
     fields: dict[str, Any] = {
         "name": str(config.get("name") or checkpoint["model"]),
         "architecture": str(checkpoint["model"]),
@@ -338,8 +324,9 @@ def card_for_checkpoint(checkpoint: dict[str, Any], *, model_id: str, **override
         "mean": tuple(checkpoint.get("mean") or (0.0,) * input_channels),
         "std": tuple(checkpoint.get("std") or (1.0,) * input_channels),
         "size_multiple": SIZE_MULTIPLE,
-        # trained on images resized to one size: the app must resize the same way (the graph
-        # itself stays dynamic)
+        # the engine trains on images resized to one size (the data's median, or --input-size):
+        # the app resizes the same way so that defects have the scale the network learned; the
+        # graph itself stays dynamic (a card without input_size runs at native size, padded)
         "input_size": tuple(input_size) if input_size else None,
         "output": output,
         "training": training_summary(checkpoint),
@@ -451,14 +438,14 @@ def export_checkpoint(
 
 
 def find_checkpoint(run_dir: PathLike) -> Path:
-    """``best.pt`` of a run folder, else ``last.pt``; ``FileNotFoundError`` naming both otherwise."""
+    """``best.pt`` of a run folder, else ``last.pt``; :class:`CheckpointError` naming both otherwise."""
     run = Path(run_dir)
     if not run.is_dir():
-        raise FileNotFoundError(f"run folder {run} does not exist")
-    for name in ("best.pt", "last.pt"):
+        raise CheckpointError(f"run folder {run} does not exist")
+    for name in (BEST, LAST):
         if (run / name).is_file():
             return run / name
-    raise FileNotFoundError(f"run folder {run} has no checkpoint (neither best.pt nor last.pt)")
+    raise CheckpointError(f"run folder {run} has no checkpoint (neither {BEST} nor {LAST})")
 
 
 def export_run(

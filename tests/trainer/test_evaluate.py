@@ -22,9 +22,9 @@ from trainer.evaluate import (
     OnnxPredictor,
     TorchPredictor,
     evaluate,
-    summarize_confusion,
     write_json,
 )
+from trainer.metrics import summarize
 
 BINARY_YAML = """classes:
   - {index: 0, label: _background_, name: background, color: "#000000"}
@@ -154,7 +154,7 @@ def test_listed_image_missing(grey_data: Path, tmp_path: Path) -> None:
 
 
 def test_absent_class_is_null_in_strict_json(tmp_path: Path) -> None:
-    summary, per_class = summarize_confusion(np.array([[5, 0], [0, 0]]), ["_background_", "defect"])
+    summary, per_class = summarize(np.array([[5, 0], [0, 0]]), ["_background_", "defect"])
     assert per_class["defect"]["iou"] != per_class["defect"]["iou"]  # NaN: no truth, no prediction
     assert summary["miou"] == 1.0  # NaN skipped in the mean
     out = tmp_path / "r.json"
