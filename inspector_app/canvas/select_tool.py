@@ -181,8 +181,10 @@ class SelectTool(BaseTool):
         if event.button() != Qt.MouseButton.LeftButton or session is None:
             return
         mode, self._mode = self._mode, None
+        alive = self._item is not None and self._item.shape_id in session.shape_ids
         if mode == "vertex" and self._item is not None and self._orig is not None:
-            if self._moved:
+            # The shape may be gone (undone or deleted by a shortcut) while the button was down.
+            if self._moved and alive:
                 p = (self._last.x(), self._last.y())
                 if self._orig.shape_type in geo.POINT_HANDLE_TYPES:
                     session.move_vertex(self._item.shape_id, self._handle, p)
@@ -191,7 +193,8 @@ class SelectTool(BaseTool):
             self._end_macro()
         elif mode == "move" and self._moved:
             delta = pos - self._press
-            session.move_shapes(session.selection, delta.x(), delta.y())
+            live = set(session.selection) & set(session.shape_ids)
+            session.move_shapes(live, delta.x(), delta.y())
         elif mode == "rubber" and self._rubber is not None:
             rect = self._rubber.rect()
             self.view.scene().removeItem(self._rubber)

@@ -375,7 +375,7 @@ class ShapeItem(QGraphicsItem):
         if len(self._handles) > 8 and self._geo.width() + self._geo.height() > 0:
             # Dense outlines: smaller handles so the outline stays visible between them.
             spacing = 2 * (self._geo.width() + self._geo.height()) / len(self._handles) / self._px
-            size = float(min(HANDLE_PX, max(4, int(spacing * 0.6))))
+            size = float(min(HANDLE_PX, max(3, int(spacing * 0.7))))
         for width, col in ((size + 2, QColor(20, 20, 20)), (size, QColor(255, 255, 255))):
             pen = QPen(col, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.SquareCap)
             pen.setCosmetic(True)

@@ -328,3 +328,25 @@ def test_escape_cancels_a_vertex_drag(canvas: tuple[CanvasView, AnnotationSessio
     assert session.shape(sid).points == BOX and stack_index(session) == 1
     item = view.shapes.item(sid)
     assert item is not None and np.allclose(item.handles, BOX)
+
+
+def test_double_click_on_an_edge_inserts_a_vertex(canvas: tuple[CanvasView, AnnotationSession]) -> None:
+    view, session = canvas
+    sid = session.add_shape(Shape("dent", BOX))
+    click(view, 200, 140)  # on the right edge: the shape stays selected, nothing moves
+    QTest.mouseDClick(view.viewport(), LEFT, NO, at(view, 200, 140))
+    points = session.shape(sid).points
+    assert len(points) == 5 and np.allclose(points[2], (200, 140), atol=0.6)
+    assert stack_index(session) == 2
+
+
+def test_undo_while_dragging_does_not_break_the_release(canvas: tuple[CanvasView, AnnotationSession]) -> None:
+    view, session = canvas
+    session.add_shape(Shape("dent", BOX))
+    port = view.viewport()
+    QTest.mousePress(port, LEFT, NO, at(view, 200, 100))
+    QTest.mouseMove(port, at(view, 230, 90))
+    QTest.keyClick(port, Qt.Key.Key_Z, CTRL)  # undoes the add: the dragged shape is gone
+    QTest.mouseRelease(port, LEFT, NO, at(view, 240, 90))
+    assert session.shape_ids == () and stack_index(session) == 0
+    assert view.shapes.items() == []
