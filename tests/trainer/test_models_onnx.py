@@ -61,6 +61,7 @@ def export_dynamic(model: torch.nn.Module, path: Path, in_channels: int = 3) -> 
             output_names=["logits"],
             dynamic_shapes=({0: batch, 2: height, 3: width},),
             verbose=False,
+            external_data=False,  # one self-contained file (the default splits weights off)
         )
 
 

@@ -1,0 +1,412 @@
+"""Batch-1 CPU latency of the networks: torch eager vs onnxruntime fp32 vs onnxruntime int8.
+
+    python benchmarks/inference_latency.py                      # random weights, all cases
+    python benchmarks/inference_latency.py --cases zhong@480x640 --runs 100
+    python benchmarks/inference_latency.py --cases zhong@480x640 \
+        --onnx zhong=runs/x/model.onnx --data ../shared/datasets/aluminum/images
+
+All variants of one case are timed **interleaved** (round-robin, rotating the order each round),
+so a colleague's job slowing the shared CPU slows all of them alike; median and p90 of
+``--runs`` timed calls after ``--warmup`` calls each. Variants:
+
+* torch eager fp32 (NCHW and channels_last), torch bf16 autocast;
+* onnxruntime fp32 on the plain export (``torch.onnx.export(dynamo=True)``, dynamic H/W);
+* onnxruntime fp32 on the ``optimize_for_inference`` export (BN folded into transposed convs,
+  transposed convs as sub-pixel convs; ``trainer/models/inference.py``);
+* onnxruntime int8: static QDQ quantisation (``onnxruntime.quantization.quantize_static``,
+  per-channel int8 weights, uint8 activations, MinMax calibration on ``--calib`` images: random
+  ones, or real ones from ``--data``), of both exports.
+
+The session options (threads, graph optimisation level, execution mode, thread spinning) are
+first searched on the fp32 export with short interleaved runs; the best set is used for all
+onnxruntime rows. "x bound" = median / (model FLOPs / measured fp32 GEMM peak), the factor above
+the pure compute bound. Weights are random (BatchNorm statistics taken from one random batch so
+that activations have realistic scale) unless ``--onnx`` gives trained exports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quant_pre_process,
+    quantize_static,
+)
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gemm_peak import measure_bandwidth, measure_gemm_flops
+
+from trainer.flops import count_cost
+from trainer.models import create_model
+from trainer.models.inference import optimize_for_inference
+
+DEFAULT_CASES = ("zhong@480x640", "anet@224x224", "anet@512x512")
+Runner = Callable[[], Any]
+
+
+@dataclass
+class Variant:
+    """One row: a callable running one image, and the output it produced."""
+
+    label: str
+    run: Runner
+    output: np.ndarray | None = None
+
+
+def parse_case(text: str) -> tuple[str, tuple[int, int]]:
+    """``zhong@480x640`` -> ("zhong", (480, 640))."""
+    name, _, size = text.partition("@")
+    height, _, width = size.partition("x")
+    return name, (int(height), int(width))
+
+
+def calibrate_batchnorm(model: nn.Module, size: int = 256) -> nn.Module:
+    """BN running statistics from one random batch (random init BNs are identities), eval mode."""
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(4, 3, size, size, generator=torch.Generator().manual_seed(1)))
+    return model.eval()
+
+
+def export(model: nn.Module, path: Path) -> Path:
+    """Dynamo ONNX export, opset 18, dynamic batch and H/W (multiples of 32)."""
+    dims = {
+        0: torch.export.Dim("batch", min=1, max=64),
+        2: 32 * torch.export.Dim("h32", min=1, max=128),
+        3: 32 * torch.export.Dim("w32", min=1, max=128),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (torch.randn(1, 3, 64, 96),),
+            str(path),
+            dynamo=True,
+            opset_version=18,
+            input_names=["image"],
+            output_names=["logits"],
+            dynamic_shapes=(dims,),
+            verbose=False,
+            external_data=False,  # one file: quant_pre_process cannot follow a side .data file
+        )
+    return path
+
+
+def load_images(folder: Path | None, count: int, size: tuple[int, int], seed: int) -> list[np.ndarray]:
+    """``count`` network inputs (1x3xHxW float32): real images resized/normalised, or random."""
+    if folder is None:
+        rng = np.random.default_rng(seed)
+        # uniform pixels normalised like the aluminium set: a plausible activation range
+        return [((rng.random((1, 3, *size), dtype=np.float32) - 0.1633) / 0.2432) for _ in range(count)]
+    import cv2
+
+    from inspector_app.core.images import read_image
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp"})
+    if not files:
+        raise SystemExit(f"no images in {folder}")
+    images = []
+    for path in files[:count]:
+        image = read_image(path)
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        image = cv2.resize(image[..., :3], (size[1], size[0]), interpolation=cv2.INTER_AREA)
+        scale = 65535.0 if image.dtype == np.uint16 else 255.0
+        pixels = (image.astype(np.float32) / scale - 0.1633) / 0.2432
+        images.append(np.ascontiguousarray(pixels.transpose(2, 0, 1)[None]))
+    return images
+
+
+class _Reader(CalibrationDataReader):
+    def __init__(self, images: Sequence[np.ndarray]) -> None:
+        self._images: Iterator[np.ndarray] = iter(images)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        image = next(self._images, None)
+        return None if image is None else {"image": image}
+
+
+def quantize(src: Path, dst: Path, images: Sequence[np.ndarray]) -> Path:
+    """Static QDQ int8 quantisation of ``src`` calibrated on ``images``."""
+    prepared = dst.with_suffix(".pre.onnx")
+    quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
+    quantize_static(
+        str(prepared),
+        str(dst),
+        _Reader(images),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=CalibrationMethod.MinMax,
+    )
+    return dst
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """onnxruntime session options that matter on a small CPU."""
+
+    threads: int
+    level: str  # BASIC | EXTENDED | ALL
+    parallel: bool
+    spinning: bool
+
+    def label(self) -> str:
+        return (
+            f"threads={self.threads} opt={self.level} "
+            f"{'parallel' if self.parallel else 'sequential'} spin={'on' if self.spinning else 'off'}"
+        )
+
+    def options(self) -> ort.SessionOptions:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 2 if self.parallel else 1
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, f"ORT_ENABLE_{self.level}")
+        options.execution_mode = (
+            ort.ExecutionMode.ORT_PARALLEL if self.parallel else ort.ExecutionMode.ORT_SEQUENTIAL
+        )
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spinning else "0")
+        return options
+
+
+def session_runner(path: Path, config: SessionConfig, image: np.ndarray) -> Runner:
+    session = ort.InferenceSession(str(path), config.options(), providers=["CPUExecutionProvider"])
+    return lambda: session.run(None, {"image": image})[0]
+
+
+def torch_runner(
+    model: nn.Module, image: np.ndarray, *, channels_last: bool = False, bf16: bool = False
+) -> Runner:
+    x = torch.from_numpy(image)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def run() -> np.ndarray:
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return model(x).float().contiguous().numpy()
+
+    return run
+
+
+def time_interleaved(runners: dict[str, Runner], runs: int, warmup: int) -> dict[str, np.ndarray]:
+    """Seconds per call of each runner, measured round-robin with a rotating order."""
+    names = list(runners)
+    for name in names:
+        for _ in range(warmup):
+            runners[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(runs):
+        order = names[i % len(names) :] + names[: i % len(names)]
+        for name in order:
+            start = time.perf_counter()
+            runners[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: np.asarray(values) for name, values in times.items()}
+
+
+def search_session_options(
+    path: Path, image: np.ndarray, threads: int, runs: int
+) -> list[tuple[SessionConfig, float]]:
+    """Median seconds of a small grid of session options, best first."""
+    configs = [
+        SessionConfig(t, level, False, spin)
+        for t in sorted({1, threads})
+        for level in ("BASIC", "ALL")
+        for spin in (True, False)
+    ]
+    configs.append(SessionConfig(threads, "ALL", True, True))
+    configs.append(SessionConfig(threads, "EXTENDED", False, True))
+    runners = {c.label(): session_runner(path, c, image) for c in configs}
+    times = time_interleaved(runners, runs, warmup=3)
+    ranked = sorted(((c, float(np.median(times[c.label()]))) for c in configs), key=lambda r: r[1])
+    return ranked
+
+
+def top_ops(
+    path: Path, config: SessionConfig, image: np.ndarray, count: int = 6
+) -> list[tuple[str, str, float]]:
+    """The slowest nodes of one session (median microseconds over 20 runs)."""
+    options = config.options()
+    options.enable_profiling = True
+    with tempfile.TemporaryDirectory() as folder:
+        options.profile_file_prefix = str(Path(folder) / "profile")
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        for _ in range(20):
+            session.run(None, {"image": image})
+        events = json.loads(Path(session.end_profiling()).read_text())
+    per_node: dict[tuple[str, str], list[float]] = {}
+    for event in events:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            key = (event["name"][: -len("_kernel_time")], event["args"].get("op_name", "?"))
+            per_node.setdefault(key, []).append(float(event["dur"]))
+    rows = sorted(
+        ((name, op, float(np.median(v))) for (name, op), v in per_node.items()), key=lambda r: -r[2]
+    )
+    return rows[:count]
+
+
+def agreement(reference: np.ndarray, output: np.ndarray) -> str:
+    """Max |diff| and per-pixel decision agreement (argmax, or sign for one class)."""
+    diff = float(np.abs(reference - output).max())
+    if reference.shape[1] == 1:
+        same = float(np.mean((reference > 0) == (output > 0)))
+    else:
+        same = float(np.mean(reference.argmax(1) == output.argmax(1)))
+    return f"{diff:9.2e} {100 * same:7.2f}%"
+
+
+def run_case(
+    name: str,
+    size: tuple[int, int],
+    args: argparse.Namespace,
+    folder: Path,
+    peak: float,
+    bandwidth: float,
+    cache: dict[str, dict[str, Path]],
+) -> None:
+    """Measure and print one (model, size) case."""
+    onnx_given: Path | None = args.onnx.get(name)
+    image = load_images(args.data, 1, size, seed=0)[0]
+    model: nn.Module | None = None
+    if onnx_given is None:
+        torch.manual_seed(0)
+        model = calibrate_batchnorm(create_model(name))
+    if name not in cache:  # exports have dynamic H/W: once per network
+        paths: dict[str, Path] = {}
+        if onnx_given is not None:
+            paths["fp32"] = onnx_given
+        else:
+            assert model is not None
+            paths["fp32"] = export(model, folder / f"{name}.onnx")
+            paths["fp32 optimised"] = export(optimize_for_inference(model), folder / f"{name}_opt.onnx")
+        if not args.no_int8:
+            calib = load_images(args.data, args.calib, size, seed=1)
+            for key in list(paths):
+                target = folder / f"{paths[key].stem}_int8.onnx"
+                paths[key.replace("fp32", "int8 QDQ")] = quantize(paths[key], target, calib)
+        cache[name] = paths
+    paths = cache[name]
+
+    ranked = search_session_options(paths["fp32"], image, args.threads, args.search_runs)
+    best = ranked[0][0]
+    print(
+        f"\n## {name} @ {size[0]}x{size[1]}  (session options searched on the fp32 export, "
+        f"{args.search_runs} interleaved runs each)"
+    )
+    for config, seconds in ranked:
+        print(f"   {config.label():<48}{seconds * 1e3:9.2f} ms")
+
+    variants: dict[str, Runner] = {}
+    if model is not None:
+        torch.set_num_threads(args.threads)
+        variants["torch eager fp32"] = torch_runner(model, image)
+        variants["torch eager fp32 channels_last"] = torch_runner(_copy(model), image, channels_last=True)
+        variants["torch bf16 autocast"] = torch_runner(_copy(model), image, bf16=True)
+    for key, path in paths.items():
+        variants[f"ort {key}"] = session_runner(path, best, image)
+    times = time_interleaved(variants, args.runs, args.warmup)
+
+    cost = count_cost(create_model(name), size) if model is not None else None
+    flops = cost.flops if cost is not None else None
+    bound = flops / peak if flops is not None else None
+    reference = variants["torch eager fp32"]() if "torch eager fp32" in variants else variants["ort fp32"]()
+    print(f"   best options: {best.label()}; load average {os.getloadavg()[0]:.2f}")
+    if cost is not None and bound is not None:
+        traffic = sum(
+            4 * (int(np.prod(layer.input_shape)) + int(np.prod(layer.output_shape))) for layer in cost.layers
+        )
+        print(
+            f"   cost {cost.macs / 1e9:.3f} GMAC = {cost.flops / 1e9:.3f} GFLOP -> compute bound "
+            f"{bound * 1e3:.2f} ms "
+            f"at {peak / 1e9:.0f} GFLOP/s; conv in+out traffic {traffic / 1e6:.0f} MB -> "
+            f"{traffic / bandwidth * 1e3:.2f} ms at {bandwidth / 1e9:.0f} GB/s"
+        )
+    print(f"   {'variant':<34}{'median ms':>10}{'p90 ms':>9}{'x bound':>9}{'max|diff|':>10}{'agree':>9}")
+    for label, samples in times.items():
+        median, p90 = float(np.median(samples)), float(np.percentile(samples, 90))
+        ratio = f"{median / bound:9.1f}" if bound else f"{'-':>9}"
+        match = agreement(reference, variants[label]())
+        print(f"   {label:<34}{median * 1e3:10.2f}{p90 * 1e3:9.2f}{ratio} {match}")
+    if args.profile:
+        for path_key in [k for k in ("fp32", "fp32 optimised") if k in paths]:
+            print(f"   slowest nodes, ort {path_key} ({best.label()}):")
+            for node, op, micros in top_ops(paths[path_key], best, image):
+                print(f"      {micros / 1e3:7.2f} ms  {op:<16} {node}")
+
+
+def _copy(model: nn.Module) -> nn.Module:
+    import copy
+
+    return copy.deepcopy(model).eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the cases and print the tables."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--cases", default=",".join(DEFAULT_CASES), help="comma list of name@HxW")
+    parser.add_argument("--runs", type=int, default=50, help="timed calls per variant (default 50)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed calls per variant first")
+    parser.add_argument("--search-runs", type=int, default=15, help="timed calls per session-option set")
+    parser.add_argument("--threads", type=int, default=2, help="threads (torch and onnxruntime)")
+    parser.add_argument("--calib", type=int, default=8, help="calibration images for int8")
+    parser.add_argument("--data", type=Path, default=None, help="folder of real images (calibration + input)")
+    parser.add_argument(
+        "--onnx",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="use this trained export for network NAME (repeatable)",
+    )
+    parser.add_argument("--no-int8", action="store_true", help="skip the int8 variants")
+    parser.add_argument("--profile", action="store_true", help="print the slowest onnxruntime nodes")
+    args = parser.parse_args(argv)
+    args.onnx = {k: Path(v) for k, _, v in (item.partition("=") for item in args.onnx)}
+    torch.set_num_threads(args.threads)
+    ort.set_default_logger_severity(3)
+
+    peak = measure_gemm_flops(2048, 10)
+    bandwidth = measure_bandwidth()
+    print(
+        f"# {args.threads} threads; measured fp32 GEMM peak {peak / 1e9:.0f} GFLOP/s, copy bandwidth "
+        f"{bandwidth / 1e9:.1f} GB/s; load average {os.getloadavg()[0]:.2f}; "
+        f"{args.runs} interleaved runs per variant; weights {'trained' if args.onnx else 'random'}; "
+        f"inputs {'from ' + str(args.data) if args.data else 'random'}"
+    )
+    cache: dict[str, dict[str, Path]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for case in args.cases.split(","):
+            name, size = parse_case(case.strip())
+            run_case(name, size, args, Path(folder), peak, bandwidth, cache)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
