@@ -177,6 +177,7 @@ class PaintLayerItem(QGraphicsItem):
         self._image = QImage()
         self._rect = QRectF()
         self._painted = False
+        self._painted_box = QRectF()
 
     def reset(self, height: int, width: int, rgb: tuple[int, int, int], alpha: int = 150) -> None:
         """Clear the layer to an empty mask of this size, painted pixels shown in ``rgb``."""
@@ -191,6 +192,7 @@ class PaintLayerItem(QGraphicsItem):
         self._image.setColorTable([0, (alpha << 24) | (r << 16) | (g << 8) | b])
         self._rect = QRectF(0, 0, width, height)
         self._painted = False
+        self._painted_box = QRectF()
         self.update()
 
     @property
@@ -207,8 +209,9 @@ class PaintLayerItem(QGraphicsItem):
         """Paint a round-capped segment of ``radius`` image pixels and repaint just that area."""
         if self._mask.size == 0:
             return
-        p0 = (round(start.x() - 0.5), round(start.y() - 0.5))
-        p1 = (round(end.x() - 0.5), round(end.y() - 0.5))
+        # A point anywhere in [x, x + 1) is pixel x (the core's truncation rule).
+        p0 = (math.floor(start.x()), math.floor(start.y()))
+        p1 = (math.floor(end.x()), math.floor(end.y()))
         r = max(0, round(radius))
         if r == 0:
             cv2.line(self._mask, p0, p1, 1, 1, cv2.LINE_8)
@@ -219,7 +222,9 @@ class PaintLayerItem(QGraphicsItem):
         self._painted = True
         x0, x1 = min(p0[0], p1[0]) - r - 2, max(p0[0], p1[0]) + r + 3
         y0, y1 = min(p0[1], p1[1]) - r - 2, max(p0[1], p1[1]) + r + 3
-        self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+        dirty = QRectF(x0, y0, x1 - x0, y1 - y0)
+        self._painted_box = self._painted_box.united(dirty) if not self._painted_box.isNull() else dirty
+        self.update(dirty)
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -229,10 +234,11 @@ class PaintLayerItem(QGraphicsItem):
     ) -> None:
         if not self._painted:
             return
-        exposed = option.exposedRect.intersected(self._rect)
+        # Only where strokes are: a full-image indexed draw would cost a lot on big images.
+        exposed = option.exposedRect.intersected(self._rect).intersected(self._painted_box)
         if exposed.isEmpty():
             return
-        x0, y0 = math.floor(exposed.left()), math.floor(exposed.top())
+        x0, y0 = max(0, math.floor(exposed.left())), max(0, math.floor(exposed.top()))
         x1 = min(int(self._rect.width()), math.ceil(exposed.right()))
         y1 = min(int(self._rect.height()), math.ceil(exposed.bottom()))
         source = QRectF(x0, y0, x1 - x0, y1 - y0)

@@ -32,6 +32,7 @@ __all__ = ["Hit", "LabelTag", "ShapeItem", "ShapeStyle"]
 
 HANDLE_PX = 8  # handle square side, screen pixels
 MARKER_PX = 9  # point marker diameter, screen pixels
+TINY_PX = 16  # shapes smaller than this on screen show a selection box instead of handles
 #: Above this many vertices outlines are drawn without antialiasing (an antialiased 5,000-vertex
 #: stroke costs ~25 ms per paint, an aliased one ~5 ms; the jaggies are invisible at that density).
 AA_MAX_VERTICES = 1500
@@ -82,7 +83,8 @@ class LabelTag(QGraphicsItem):
         self._color = color
         metrics = QFontMetricsF(self._font)
         width = metrics.horizontalAdvance(text) + 8
-        self._rect = QRectF(-1, -metrics.height() - 10, width, metrics.height() + 4)  # 6 px gap
+        # Centred over the anchor, bottom 6 px above it: clear of the outline and its handle.
+        self._rect = QRectF(-width / 2, -metrics.height() - 10, width, metrics.height() + 4)
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -246,8 +248,14 @@ class ShapeItem(QGraphicsItem):
         if len(self._points) == 0:
             self._tag.setVisible(False)
             return
-        # Above the top-left corner of the bounding box: never over the outline or a handle.
-        self._tag.setPos(self._geo.topLeft())
+        # Above the shape's topmost point: the whole shape lies below it, so the tag covers none
+        # of it, and it stays attached to the shape (a bbox corner floats off diagonal shapes).
+        if self.annotation.shape_type in ("circle", "rectangle", "mask"):
+            anchor = QPointF(self._geo.center().x(), self._geo.top())
+        else:
+            top = int(np.argmin(self._points[:, 1]))
+            anchor = QPointF(float(self._points[top, 0]), float(self._points[top, 1]))
+        self._tag.setPos(anchor)
         text = self.style.name or self.annotation.label
         pred = is_prediction(self.annotation)
         self._tag.set_text(f"{text} (pred)" if pred else text, QColor(*self.style.color), pred)
@@ -265,7 +273,7 @@ class ShapeItem(QGraphicsItem):
             return None
         shape = self.annotation
         kind = shape.shape_type
-        if self._selected and not self._locked:
+        if self._selected and not self._locked and not self.is_tiny():
             handle = geo.nearest_vertex(self._handles, x, y, tol)
             if handle is not None:
                 return Hit(
@@ -360,7 +368,31 @@ class ShapeItem(QGraphicsItem):
                 painter.setPen(pen)
                 painter.drawRect(self._geo)
         if self._selected and not self._locked and len(self._handles):
-            self._paint_handles(painter, color)
+            if self.is_tiny():
+                self._paint_selection_box(painter)
+            else:
+                self._paint_handles(painter, color)
+
+    def is_tiny(self) -> bool:
+        """Smaller than TINY_PX on screen: handles would hide it, so a box marks the selection
+        and the mouse moves the whole shape (zoom in to edit its vertices)."""
+        if self.annotation.shape_type in ("point", "points") or len(self._handles) < 3:
+            return False
+        return max(self._geo.width(), self._geo.height()) < TINY_PX * self._px
+
+    def _paint_selection_box(self, painter: QPainter) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        m = 4 * self._px
+        box = self._geo.adjusted(-m, -m, m, m)
+        for col, style in (
+            (QColor(20, 20, 20), Qt.PenStyle.SolidLine),
+            (QColor(255, 255, 255), Qt.PenStyle.DashLine),
+        ):
+            pen = QPen(col, 1, style)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawRect(box)
 
     def _paint_markers(self, painter: QPainter, color: QColor) -> None:
         for width, col in ((MARKER_PX + 3, QColor(20, 20, 20)), (MARKER_PX, color)):

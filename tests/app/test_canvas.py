@@ -350,3 +350,14 @@ def test_undo_while_dragging_does_not_break_the_release(canvas: tuple[CanvasView
     QTest.mouseRelease(port, LEFT, NO, at(view, 240, 90))
     assert session.shape_ids == () and stack_index(session) == 0
     assert view.shapes.items() == []
+
+
+def test_a_tiny_selected_shape_is_moved_whole(canvas: tuple[CanvasView, AnnotationSession]) -> None:
+    view, session = canvas  # zoom 2: this 4 px triangle is 8 screen px, too small for handles
+    tri = ((50.0, 50.0), (54.0, 50.0), (52.0, 54.0))
+    sid = session.add_shape(Shape("dent", tri))
+    item = view.shapes.item(sid)
+    assert item is not None and item.is_tiny()
+    p0, p1 = drag(view, (52, 51), (72, 61))
+    dx, dy = np.subtract(scene(view, p1), scene(view, p0))
+    assert np.allclose(session.shape(sid).points, [(x + dx, y + dy) for x, y in tri])

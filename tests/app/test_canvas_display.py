@@ -222,3 +222,24 @@ def test_pyramids_keep_tiny_defects_and_halve_images() -> None:
     images = image_levels(np.zeros((3000, 2500), np.uint16))
     assert [im.shape for im in images] == [(3000, 2500, 3), (1500, 1250, 3), (750, 625, 3)]
     assert all(im.dtype == np.uint8 for im in images)
+
+
+def test_brush_strokes_show_live_and_escape_drops_them(view: CanvasView, tmp_path: Path) -> None:
+    session = AnnotationSession(ClassTable.from_labels(["dent"]))
+    view.bind_session(session)
+    session.open(tmp_path / "a.png", tmp_path / "a.json", (H, W))
+    view.set_current_label("dent")
+    view.set_tool("brush")
+    view.set_brush_radius(5)
+    port = view.viewport()
+    QTest.mousePress(
+        port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view.mapFromScene(QPointF(100, 100))
+    )
+    QTest.mouseMove(port, view.mapFromScene(QPointF(160, 100)))
+    QTest.mouseRelease(
+        port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view.mapFromScene(QPointF(160, 100))
+    )
+    dent = session.class_table.by_label("dent").color
+    assert towards(dent, pixel(view, 130, 100)) and pixel(view, 130, 120) == GREY
+    QTest.keyClick(port, Qt.Key.Key_Escape)
+    assert pixel(view, 130, 100) == GREY and session.state.shapes == ()
