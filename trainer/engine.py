@@ -163,6 +163,7 @@ class Trainer:
         self.mean: list[float] = []
         self.std: list[float] = []
         self.data: PreparedData | None = None
+        self.model_options: dict[str, Any] = {}
 
     # --- setup -------------------------------------------------------------------------------
     def _load_sources(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -188,16 +189,25 @@ class Trainer:
         return resumed, parent
 
     def _build_model(self, table: ClassTable, source: dict[str, Any] | None, resumed: bool) -> nn.Module:
-        from trainer.models import create_model, list_models
+        from trainer.models import create_model, list_models, model_arguments
 
         config = self.config
         outputs = 1 if config.binary else table.num_classes
         if config.model not in list_models():
             raise ConfigError(f"unknown model {config.model!r}; known models: {', '.join(list_models())}")
+        options = dict(config.model_options)
+        if "in_channels" in model_arguments(config.model):
+            given = options.setdefault("in_channels", config.input_channels)
+            if given != config.input_channels:
+                raise ConfigError(
+                    f"model_options in_channels={given} contradicts input_channels={config.input_channels}"
+                )
         try:
-            model = create_model(config.model, num_classes=outputs, **config.model_options)
+            model = create_model(config.model, num_classes=outputs, **options)
         except TypeError as exc:
             raise ConfigError(f"model_options: {exc}") from None
+        options_of = getattr(model, "options", None)
+        self.model_options = dict(options_of()) if callable(options_of) else options
         if source is None:
             return model
         if source["model"] != config.model:
@@ -309,9 +319,10 @@ class Trainer:
         torch.manual_seed(config.seed)
         resumed, parent = self._load_sources()
         source = resumed or parent
-        if not config.model:
-            if source is None:
-                raise ConfigError("--model is required (or --init a checkpoint to fine-tune)")
+        if not config.model and source is None:
+            raise ConfigError("--model is required (or --init a checkpoint to fine-tune)")
+        if source is not None and config.model in ("", source["model"]):
+            # The same network as the checkpoint's, with its constructor options unless overridden.
             config.model = str(source["model"])
             config.model_options = {**dict(source.get("model_options") or {}), **config.model_options}
         base_table = ClassTable.from_dict(source["class_table"]) if source is not None else None
@@ -356,7 +367,7 @@ class Trainer:
         ).to(self.device)
         optimizer = build_optimizer(config, model.parameters())
         if resumed is not None:
-            optimizer.load_state_dict(resumed["optimizer"])
+            self._restore_optimizer(optimizer, resumed)
             self.state = RunState(
                 epoch=int(resumed.get("epoch", 0)),
                 step=int((resumed.get("scheduler") or {}).get("step", 0)),
@@ -390,13 +401,26 @@ class Trainer:
             labels=tuple(labels),
         )
 
+    def _restore_optimizer(self, optimizer: torch.optim.Optimizer, resumed: dict[str, Any]) -> None:
+        """Load the resumed optimiser state, unless the optimiser was changed on the command line."""
+        before = (resumed.get("config") or {}).get("optimizer", self.config.optimizer)
+        if before != self.config.optimizer:
+            self.events.warning(
+                f"optimizer changed from {before} to {self.config.optimizer}: its state starts afresh"
+            )
+            return
+        try:
+            optimizer.load_state_dict(resumed["optimizer"])
+        except (KeyError, ValueError) as exc:
+            self.events.warning(f"the saved optimizer state does not fit ({exc}): it starts afresh")
+
     # --- checkpoints -------------------------------------------------------------------------
     def _payload(self, s: Session) -> dict[str, Any]:
         assert self.data is not None
         state = {k: v.detach().cpu().clone() for k, v in s.model.state_dict().items()}
         return {
             "model": self.config.model,
-            "model_options": dict(self.config.model_options),
+            "model_options": dict(self.model_options),
             "num_classes": 1 if self.config.binary else self.data.table.num_classes,
             "state_dict": state,
             "class_table": self.data.table.to_dict(),
@@ -442,8 +466,8 @@ class Trainer:
         loss = s.loss_fn(logits, target)
         if not torch.isfinite(loss):
             raise FloatingPointError(
-                f"the loss became {float(loss)} at epoch {epoch}: lower the learning rate (lr {config.lr}) "
-                f"or check the data"
+                f"the loss became {float(loss.detach())} at epoch {epoch}: lower the learning rate "
+                f"(lr {config.lr}) or check the data"
             )
         s.optimizer.zero_grad(set_to_none=True)
         if s.scaler is not None:
@@ -524,9 +548,11 @@ class Trainer:
         )
         return improved
 
-    def run(self) -> int:
+    def run(self, stop: StopWatch) -> int:
         """Set up and train; returns the exit code. Raises for bad input, cancellation and crashes."""
         s = self.setup()
+        if stop.requested():
+            raise Cancelled(f"{stop.requested()} before the first step")
         config = self.config
         assert self.data is not None
         self.log.info(
@@ -548,16 +574,15 @@ class Trainer:
             )
         )
         clock = {"start": time.perf_counter(), "steps": 0.0}
-        with StopWatch(self.run_dir) as stop:
-            for epoch in range(self.state.epoch + 1, config.epochs + 1):
-                train_loss = self.train_epoch(s, epoch, stop, clock)
-                self.state.epoch = epoch
-                best = False
-                if epoch % config.eval_every == 0 or epoch == config.epochs:
-                    best = self.validate(s, epoch, train_loss)
-                else:
-                    self.log.info(f"epoch {epoch}/{config.epochs} train loss {train_loss:.4f}")
-                self._save(s, best=best)
+        for epoch in range(self.state.epoch + 1, config.epochs + 1):
+            train_loss = self.train_epoch(s, epoch, stop, clock)
+            self.state.epoch = epoch
+            best = False
+            if epoch % config.eval_every == 0 or epoch == config.epochs:
+                best = self.validate(s, epoch, train_loss)
+            else:
+                self.log.info(f"epoch {epoch}/{config.epochs} train loss {train_loss:.4f}")
+            self._save(s, best=best)
         if self.main and config.export:
             self._export()
         return EXIT_OK
@@ -587,6 +612,9 @@ def run_training(config: TrainConfig, *, events: EventSink | None = None) -> int
     main = dist.rank() == 0
     events = events or EventSink(None, enabled=main)
     trainer: Trainer | None = None
+    # Signals are caught from the start, so that a cancel during data loading also exits with 3.
+    stop = StopWatch(run_dir)
+    stop.__enter__()
     try:
         if main:
             try:
@@ -597,7 +625,7 @@ def run_training(config: TrainConfig, *, events: EventSink | None = None) -> int
             events.attach(run_dir)
         setup_logging(run_dir if main else None, rank=dist.rank(), world=dist.world_size())
         trainer = Trainer(config, events)
-        code = trainer.run()
+        code = trainer.run(stop)
         state = trainer.state
         events.emit(
             Finished(status="ok", exit_code=code, best_metric=state.best_metric, best_epoch=state.best_epoch)
@@ -626,4 +654,5 @@ def run_training(config: TrainConfig, *, events: EventSink | None = None) -> int
         events.emit(Finished(status="failed", exit_code=EXIT_CRASH))
         return EXIT_CRASH
     finally:
+        stop.__exit__()
         dist.shutdown()
