@@ -7,12 +7,15 @@ API (the station's side)::
     view.set_image(array | DisplayImage)       # HxW / HxWx3 / HxWx4, uint8 or uint16 (windowed);
                                                # canvas.prepare_display(array) may run off-thread
     view.set_prediction(mask | None, palette)  # uint8 class mask + (N, 3) RGB palette
-    view.set_overlay_opacity(0.5); view.set_visible_classes({1, 2} | None)
+    view.set_overlay_opacity(0.5)              # item opacity: free, no re-colouring
+    view.set_visible_classes({1, 2} | None)    # overlay: palette indices; shapes: indices of the
+                                               # session's class table (same table in the station)
     view.set_layer_mode("prediction" | "annotation" | "both")
     view.set_tool("select" | "polygon" | "rectangle" | "circle" | "linestrip" | "line" | "point"
                   | "brush" | "eraser");  view.set_brush_radius(px)
     view.set_current_label(label | None)       # None: ask with LabelDialog after each new shape
-    view.fit(); view.zoom_1to1(); view.zoom()  # zoom = screen px per image px
+    view.label_provider = fn(table, current) -> label | None   # default: LabelDialog.ask
+    view.fit(); view.zoom_1to1(); view.zoom(); view.set_zoom(z, anchor=None)  # screen px / image px
     view.commit_pending()                      # brush strokes -> session (also on Enter/tool switch)
     signals: cursor_moved(QPointF | None) (image coords), zoom_changed(float), tool_changed(str)
 

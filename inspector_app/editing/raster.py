@@ -1,6 +1,6 @@
 """Raster edits of shapes: brush strokes, eraser strokes and accepted predictions -> polygons.
 
-Qt-free helpers of :class:`inspector_app.editing.AnnotationSession`; each returns a new
+Qt-free helpers of the annotation session (:mod:`inspector_app.editing`); each returns a new
 :class:`~inspector_app.commands.EditState` (or None when nothing changes) that the session pushes as
 one undoable command. Rules:
 
