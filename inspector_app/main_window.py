@@ -43,6 +43,7 @@ from inspector_app.widgets.batch_dialog import BatchDialog
 from inspector_app.widgets.legend import LegendPanel
 from inspector_app.widgets.model_picker import ModelCardDialog, ModelPicker
 from inspector_app.widgets.notice import NoticeBar
+from inspector_app.widgets.settings_dialog import SettingsDialog
 from inspector_app.widgets.station_actions import build_actions, build_menus, build_toolbar, shortcuts_text
 from inspector_app.widgets.status_bar import StationStatusBar
 from inspector_app.widgets.summary_panel import SummaryPanel
@@ -70,6 +71,9 @@ class MainWindow(QMainWindow):
     model_settled = Signal()
 
     def __init__(self, *, operator: str | None = None) -> None:
+        from inspector_app.app import guard_none_refcount  # app imports this module
+
+        guard_none_refcount()  # PySide6 6.12.0 + Python 3.11: see app.pyside_leaks_none
         super().__init__()
         self.setWindowTitle(APP_NAME)
         self.project: Project | None = None
@@ -185,6 +189,7 @@ class MainWindow(QMainWindow):
         a.model_card.triggered.connect(self.model_picker.show_card)
         a.focus_search.triggered.connect(self._focus_search)
         a.shortcuts_help.triggered.connect(self._show_shortcuts)
+        a.settings.triggered.connect(self.edit_settings)
         for name, action in a.tools.items():
             action.triggered.connect(lambda _checked=False, n=name: self.canvas.set_tool(n))
         for name, action in a.layers.items():
@@ -768,6 +773,29 @@ class MainWindow(QMainWindow):
         parts.append(APP_NAME)
         self.setWindowTitle(" — ".join(parts))
         self.setWindowModified(self.session.is_dirty)
+
+    def edit_settings(self) -> None:
+        """Edit ▸ Project settings: saved to ``.inspector/settings.json``."""
+        project = self.project
+        if project is None:
+            return
+        dialog = SettingsDialog(project.settings, self)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        dialog.apply_to(project.settings)
+        self.apply_settings()
+
+    def apply_settings(self) -> None:
+        """Use the project's (changed) settings and save them."""
+        project = self.project
+        if project is None:
+            return
+        self.verdict_bar.set_categories(project.categories())
+        self._restart_autosave()
+        try:
+            project.save_settings()
+        except ProjectError as exc:
+            self.notice.show_message(str(exc), "error")
 
     def _focus_search(self) -> None:
         self.file_panel.search.setFocus()

@@ -75,6 +75,7 @@ class StationActions:
     model_card: QAction
     focus_search: QAction
     shortcuts_help: QAction
+    settings: QAction
     tools: dict[str, QAction] = field(default_factory=dict)
     layers: dict[str, QAction] = field(default_factory=dict)
     tool_group: QActionGroup | None = None
@@ -113,6 +114,7 @@ def build_actions(window: QMainWindow) -> StationActions:
         model_card=_action(window, "Model card", None, "Classes, metrics and training of the model"),
         focus_search=_action(window, "Search images", QKeySequence.StandardKey.Find, "Search by name"),
         shortcuts_help=_action(window, "Keyboard shortcuts", "F1"),
+        settings=_action(window, "Project settings…", None, "Operator, autosave, categories"),
     )
     a.tool_group = QActionGroup(window)
     for name, text, key in TOOL_ACTIONS:
@@ -154,6 +156,8 @@ def build_menus(window: QMainWindow, a: StationActions, undo: QAction, redo: QAc
     edit.addAction(a.accept_all)
     a.accept_menu = edit.addMenu("Accept prediction of one class")
     a.accept_menu.setEnabled(False)
+    edit.addSeparator()
+    edit.addAction(a.settings)
     tools = bar.addMenu("&Tools")
     for action in a.tools.values():
         tools.addAction(action)
