@@ -18,19 +18,10 @@ formats, strides and buffer lifetime are written down once:
 
 Pixel values in the LUT are packed as native-endian 32-bit ``0xAARRGGBB`` words, which is how Qt
 stores ``Format_ARGB32*`` on every platform.
-
-Python <-> Qt object boundary: :func:`protect_true_refcount` (run when this module is imported)
-works around PySide6 6.12's ``SignalInstance.emit`` returning a *borrowed* ``True``: every
-Python-side ``emit`` drops one reference to ``True``, and on Python 3.11 (where ``True`` is not
-immortal) the interpreter aborts with "bool_dealloc: deallocating True or False" after a few
-hundred emits — in the station after a few hundred mouse moves. Call it at start-up of any
-process that emits signals (the station's ``main``, tests' conftest).
 """
 
 from __future__ import annotations
 
-import ctypes
-import sys
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -44,28 +35,8 @@ __all__ = [
     "array_to_qimage",
     "color_to_qcolor",
     "overlay_qimage",
-    "protect_true_refcount",
     "qimage_to_array",
 ]
-
-_TRUE_PROTECTED = False
-
-
-def protect_true_refcount() -> None:
-    """Make ``True`` effectively immortal on CPython < 3.12 (see the module docstring). Idempotent.
-
-    Adds 2**40 to its reference count, which is what Python 3.12 does for every immortal object,
-    so a PySide build that drops references can never free it; harmless once PySide is fixed.
-    """
-    global _TRUE_PROTECTED
-    if _TRUE_PROTECTED or sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
-        return
-    # ob_refcnt is the first field of every object in release builds of CPython.
-    ctypes.c_ssize_t.from_address(id(True)).value += 1 << 40
-    _TRUE_PROTECTED = True
-
-
-protect_true_refcount()
 
 _FORMATS: dict[int, QImage.Format] = {
     1: QImage.Format.Format_Grayscale8,

@@ -19,11 +19,9 @@ from inspector_app.core.annotations import Document, Shape
 from inspector_app.core.classes import ClassTable
 from inspector_app.editing.edits import ShapeEdits
 from inspector_app.editing.files import ImageState, SaveError, file_mtime, read_document, write_document
-from inspector_app.qtconvert import protect_true_refcount
 
 __all__ = ["AnnotationSession"]
 
-protect_true_refcount()  # PySide6 6.12 emit() bug: see inspector_app.qtconvert
 
 
 class _Target:
