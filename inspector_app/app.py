@@ -19,44 +19,6 @@ DEFAULT_MODEL_NAME = "aluminum_zhong.onnx"
 SCREENSHOT_TIMEOUT_S = 60.0
 
 
-def pyside_leaks_none() -> bool:
-    """True when this PySide6 build drops a reference to ``None`` on every call of a void method.
-
-    PySide6 6.12.0 does (6.11.2 does not): on Python 3.11, where ``None`` is not immortal, its
-    reference count then falls by one per ``setText``/``update``/``processEvents`` call until the
-    interpreter aborts with "none_dealloc: deallocating None" after a few thousand calls.
-    """
-    if sys.version_info >= (3, 12):
-        return False  # None is immortal: its count cannot reach zero
-    from PySide6.QtCore import QObject
-
-    probe = QObject()
-    before = sys.getrefcount(None)
-    for _ in range(64):
-        probe.setObjectName("")
-    return sys.getrefcount(None) < before - 32
-
-
-def guard_none_refcount() -> bool:
-    """Work around :func:`pyside_leaks_none`: give ``None`` an effectively endless reference count.
-
-    ``None`` is a static object that is never freed, so an inflated count is harmless; a count
-    that reaches zero aborts the process. Done once per process, only on affected builds (and not
-    on debug builds, whose object header differs). Returns True when the guard was applied.
-    """
-    global _NONE_GUARDED
-    if _NONE_GUARDED or hasattr(sys, "gettotalrefcount") or not pyside_leaks_none():
-        return False
-    import ctypes
-
-    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
-    _NONE_GUARDED = True
-    return True
-
-
-_NONE_GUARDED = False
-
-
 def resources_dir() -> Path:
     """``resources/`` of the installation (``$DEFECT_INSPECTOR_RESOURCES`` overrides it)."""
     override = os.environ.get("DEFECT_INSPECTOR_RESOURCES")
@@ -119,7 +81,6 @@ def apply_style(app: QApplication) -> None:
 
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication (reused when one exists, e.g. under pytest-qt)."""
-    guard_none_refcount()
     existing = QCoreApplication.instance()
     if isinstance(existing, QApplication):
         return existing

@@ -71,9 +71,6 @@ class MainWindow(QMainWindow):
     model_settled = Signal()
 
     def __init__(self, *, operator: str | None = None) -> None:
-        from inspector_app.app import guard_none_refcount  # app imports this module
-
-        guard_none_refcount()  # PySide6 6.12.0 + Python 3.11: see app.pyside_leaks_none
         super().__init__()
         self.setWindowTitle(APP_NAME)
         self.project: Project | None = None
