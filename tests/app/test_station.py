@@ -74,6 +74,18 @@ def test_navigate_with_keys(qtbot, station: MainWindow) -> None:  # type: ignore
     assert "ms" in station.status.model_label.text()
 
 
+def test_keys_work_while_the_list_has_focus(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    view = station.file_panel.view
+    view.setFocus()
+    assert view.hasFocus()
+    with qtbot.waitSignal(station.image_shown, timeout=WAIT_MS) as blocker:
+        qtbot.keyClick(view, Qt.Key.Key_D)
+    assert blocker.args == ["img_1.png"]
+    with qtbot.waitSignal(station.verdict_recorded, timeout=WAIT_MS) as rec:
+        qtbot.keyClick(view, Qt.Key.Key_N)
+    assert rec.args == ["img_1.png", "NG"]
+
+
 def test_legend_shows_prediction_stats(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
     rows = station.legend.row_texts()
     assert [r[0] for r in rows] == ["red defect", "green defect", "blue defect"]

@@ -53,3 +53,12 @@ def test_screenshot_without_model_and_bad_path(tmp_path: Path) -> None:
     assert cv2.imread(str(out)) is not None
     missing = _run(tmp_path / "nowhere", "--screenshot", out, home=tmp_path)
     assert missing.returncode == 2 and "nowhere" in missing.stderr
+
+
+def test_no_path_opens_a_copy_of_the_bundled_demo(tmp_path: Path) -> None:
+    out = tmp_path / "demo.png"
+    run = _run("--screenshot", out, home=tmp_path)
+    assert run.returncode == 0, run.stderr
+    copies = list((tmp_path / "data").rglob("demo/*.png"))
+    assert copies, "the demo was not copied to the user's data folder"
+    assert cv2.imread(str(out)) is not None

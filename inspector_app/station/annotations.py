@@ -1,0 +1,146 @@
+"""Annotation wiring: save (Ctrl+S), autosave on switch and on a timer, unsaved markers, class table
+upkeep (unknown labels are added and noticed) and "Accept prediction".
+
+A mixin of :class:`inspector_app.main_window.MainWindow` (methods only; the window owns the state).
+"""
+
+from __future__ import annotations
+
+import time
+
+from inspector_app.core.classes import ClassTable
+from inspector_app.editing import SaveError
+from inspector_app.project import ProjectError
+from inspector_app.station.base import StationBase
+
+
+class AnnotationsMixin(StationBase):
+    """See the module docstring."""
+
+    def save_current(self) -> bool:
+        """Ctrl+S: save the open image's annotations; on failure say why and keep the edits."""
+        if self.session.image_path is None:
+            return False
+        self.canvas.commit_pending()
+        try:
+            self.session.save()
+        except SaveError as exc:
+            self.notice.show_message(str(exc), "error")
+            self.status.set_save_state("save failed")
+            return False
+        self._after_save(self._current_name)
+        return True
+
+    def _after_save(self, name: str | None) -> None:
+        if name is not None:
+            counts: dict[str, int] = {}
+            for shape in self.session.state.shapes:
+                counts[shape.label] = counts.get(shape.label, 0) + 1
+            self.list_model.set_annotation(name, counts)
+            self.list_model.set_dirty(name, False)
+        self.status.set_save_state(f"saved {time.strftime('%H:%M:%S')}")
+
+    def _autosave_leaving(self) -> None:
+        """Before another image is shown: save the one left if it has edits (setting)."""
+        if self.project is None or self._current_name is None:
+            return
+        self.canvas.commit_pending()
+        if not self.session.is_dirty or not self.project.settings.autosave_on_switch:
+            return
+        try:
+            self.session.save()
+        except SaveError as exc:
+            self.notice.show_message(f"Autosave failed — {exc}", "error")
+            return
+        self._after_save(self._current_name)
+
+    def _on_autosave_timer(self) -> None:
+        if self.session.is_dirty:
+            self.canvas.commit_pending()
+            try:
+                self.session.save()
+            except SaveError as exc:
+                self.notice.show_message(f"Autosave failed — {exc}", "error")
+                self.status.set_save_state("autosave failed")
+                return
+            self._after_save(self._current_name)
+
+    def _restart_autosave(self) -> None:
+        seconds = self.project.settings.autosave_seconds if self.project else 0
+        if seconds > 0:
+            self.autosave_timer.start(seconds * 1000)
+        else:
+            self.autosave_timer.stop()
+
+    def _save_all_dirty(self) -> bool:
+        self.canvas.commit_pending()
+        failed = []
+        for image_path in self.session.dirty_images():
+            try:
+                self.session.save_image(image_path)
+            except SaveError as exc:
+                failed.append(str(exc))
+        if self.session.image_path is not None and not self.session.is_dirty:
+            self._on_dirty_changed(False)
+        if failed:
+            self.notice.show_message(" ".join(failed), "error")
+            return False
+        return True
+
+    def _on_dirty_changed(self, dirty: bool) -> None:
+        if self._current_name is not None:
+            self.list_model.set_dirty(self._current_name, dirty)
+        self.setWindowModified(dirty)
+        self.status.set_save_state("unsaved edits" if dirty else "")
+
+    def _on_labels_added(self, labels: list[str]) -> None:
+        if not labels:
+            return
+        saved = self._persist_class_table()
+        where = " (saved to .inspector/classes.yaml)" if saved else ""
+        self.notice.show_message(
+            f"New label(s) {', '.join(labels)} added to the project's classes{where}.", "warning"
+        )
+
+    def _use_class_table(self, table: ClassTable) -> None:
+        """Show shapes with ``table`` without writing it to the project (nothing was added)."""
+        self._adopting_table = True
+        try:
+            self.session.set_class_table(table)
+        finally:
+            self._adopting_table = False
+
+    def _on_class_table_changed(self) -> None:
+        # A label typed by the operator grows the table: the project keeps it. Adopting the
+        # folder's or the model's table is not a change to save.
+        if (
+            not self._adopting_table
+            and self.project is not None
+            and self.project.class_table != self.session.class_table
+        ):
+            self._persist_class_table()
+        self._update_class_filters()
+
+    def _persist_class_table(self) -> bool:
+        if self.project is None:
+            return False
+        try:
+            self.project.set_class_table(self.session.class_table)
+        except ProjectError as exc:
+            self.notice.show_message(f"Could not save the class table: {exc}", "error")
+            return False
+        self._update_class_filters()
+        return True
+
+    def accept_prediction(self, classes: list[int] | None) -> int:
+        """Turn the shown prediction (all classes or some) into polygons: one undoable edit."""
+        model = self.inference.model
+        if self._prediction is None or model is None or self.session.image_path is None:
+            self.notice.show_message("There is no prediction for this image yet.", "warning")
+            return 0
+        tolerance = self.project.settings.accept_tolerance if self.project else 1.0
+        ids = self.session.accept_prediction(
+            self._prediction.mask, classes, tolerance, class_table=model.class_table
+        )
+        self.notice.show_message(f"{len(ids)} shape(s) added from the prediction (Ctrl+Z undoes).", "info")
+        return len(ids)
