@@ -72,7 +72,6 @@ class MainWindow(NavigationMixin, PredictionsMixin, AnnotationsMixin, ReviewMixi
         self._current: LoadedImage | None = None
         self._current_name: str | None = None
         self._prediction: PredictionResult | None = None
-        self._model_default = False  # the model came from the defaults (not saved in settings)
         self._batch_dialog: BatchDialog | None = None
         self._table_source = "none"
         self._remember_model = False

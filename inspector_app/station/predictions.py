@@ -19,7 +19,6 @@ class PredictionsMixin(StationBase):
 
     def load_model(self, path: Path, *, remember: bool = False) -> None:
         """Load a model in the worker; the current one stays until the new one is ready."""
-        self._model_default = not remember
         self._remember_model = remember
         self.model_picker.set_loading(str(path))
         self.inference.load_model(path)
@@ -47,6 +46,7 @@ class PredictionsMixin(StationBase):
             except ProjectError as exc:
                 self.notice.show_message(str(exc), "warning")
         self._update_class_filters()
+        self._update_summary()  # the chart lists the model's classes
         self.model_settled.emit()
         self._request_prediction()
 

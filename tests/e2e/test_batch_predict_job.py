@@ -55,3 +55,21 @@ def test_job_reports_a_bad_model(qtbot, tmp_path: Path) -> None:  # type: ignore
     with qtbot.waitSignal(job.failed, timeout=60_000) as failed:
         job.start()
     assert "bad.onnx" in failed.args[0]
+
+
+def test_predict_folder_dialog_runs_in_background(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from inspector_app.widgets.batch_dialog import BatchDialog
+
+    _folder(tmp_path / "in", 5)
+    dialog = BatchDialog(make_model(tmp_path / "m.onnx"), tmp_path / "in")
+    qtbot.addWidget(dialog)
+    dialog.output_edit.setText(str(tmp_path / "results"))
+    dialog.overlays.setChecked(True)
+    dialog.start()
+    assert dialog.job is not None
+    with qtbot.waitSignal(dialog.job.finished, timeout=60_000):
+        pass
+    assert dialog.status.text().startswith("Done: 5 predicted")
+    assert dialog.start_button.isEnabled() and not dialog.cancel_button.isEnabled()
+    assert len(list((tmp_path / "results" / "overlays").glob("*.jpg"))) == 5
+    assert (tmp_path / "results" / "summary.csv").is_file()
