@@ -25,7 +25,7 @@ def _fail(message: str, code: str, exit_code: int) -> int:
 def run(args: argparse.Namespace) -> int:
     """Export the run; see the module docstring for events and exit codes."""
     setup_logging(None)
-    run_dir = Path(args.run_dir)
+    run_dir = Path(args.run_dir).absolute()  # events carry absolute paths, as the engine's do
     if not run_dir.is_dir():
         return _fail(f"run folder {run_dir} does not exist", "bad_input", 2)
     # torch/onnx load here, after the cheap checks, so that mistakes are reported fast
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         path = export_run(
             run_dir,
             quantize=args.int8,
-            out=args.out,
+            out=Path(args.out).absolute() if args.out else None,
             exporter=args.exporter,
             emit=events.emit,
         )
