@@ -64,6 +64,14 @@ def _names(path: Path, limit: int | None) -> list[str]:
     return names[:limit] if limit else names
 
 
+def binary_iou(confusion: list[list[int]]) -> float:
+    """Defect-vs-background IoU of a multi-class confusion matrix (any defect class counts)."""
+    tp = sum(sum(row[1:]) for row in confusion[1:])
+    fp = sum(confusion[0][1:])
+    fn = sum(row[0] for row in confusion[1:])
+    return tp / (tp + fp + fn) if tp + fp + fn else float("nan")
+
+
 def zhong_table(models: list[Path], data: Path, limit: int | None) -> tuple[str, list[dict[str, Any]]]:
     """Evaluate each model on the aluminium test split; the table and the raw results."""
     from trainer.data.samples import find_class_table
@@ -130,7 +138,7 @@ def anet_table(models: list[Path], data: Path, limit: int | None) -> tuple[str, 
     ]
     for r in results:
         s, f = r["summary"], r["free"]
-        iou = s.get("binary_iou", s["miou"])
+        iou = s.get("binary_iou", binary_iou(r["confusion"]))
         fp = f"{f['with_false_positives']}/{f['num_images']} ({100 * f['share_with_false_positives']:.1f} %)"
         name = Path(r["model"]).name + f" [{r['scoring']}]"
         lines.append(f"{name:<50}{_pct(iou)}{_paper(ANET_PAPER_IOU)}{fp:>22}")

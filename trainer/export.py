@@ -148,7 +148,8 @@ def to_onnx(
     """Export eval-mode ``model`` to an in-memory ONNX graph with dynamic batch, height and width."""
     model = model.eval()
     batch, height, width = TRACE_SHAPE
-    sample = torch.randn(batch, input_channels, height, width)
+    # own generator: exporting at the end of a run must not advance the training RNG
+    sample = torch.randn(batch, input_channels, height, width, generator=torch.Generator().manual_seed(0))
     with _quiet_export(), torch.no_grad():
         if exporter == "dynamo":
             dims = {
