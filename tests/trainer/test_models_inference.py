@@ -56,14 +56,25 @@ def test_macs_factor_of_the_subpixel_form() -> None:
 @pytest.mark.parametrize(
     ("name", "size"), [("zhong", (96, 128)), ("zhong_baseline", (64, 96)), ("anet", (96, 64))]
 )
-def test_optimized_network_computes_the_same_function(name: str, size: tuple[int, int]) -> None:
+@pytest.mark.parametrize("subpixel", [False, True])
+def test_optimized_network_computes_the_same_function(
+    name: str, size: tuple[int, int], subpixel: bool
+) -> None:
     torch.manual_seed(0)
     model = _calibrated(create_model(name, num_classes=3))
-    optimized = optimize_for_inference(model)
+    optimized = optimize_for_inference(model, subpixel=subpixel, merge_pointwise_max_channels=6)
     kinds = [type(m) for m in optimized.modules()]
-    assert nn.ConvTranspose2d not in kinds
+    transposed = [m for m in optimized.modules() if isinstance(m, nn.ConvTranspose2d)]
+    if subpixel:
+        assert not transposed
+    else:  # only the stride-2 ones stay transposed convs
+        assert transposed and all(m.stride == (2, 2) for m in transposed)
     if name.startswith("zhong"):
         assert nn.BatchNorm2d not in kinds  # every BN follows a conv or a transposed conv
+    if name == "zhong" and not subpixel:  # encoders 1 and 2 (3 and 6 input channels) merged
+        assert sum(isinstance(m, nn.Conv2d) for m in optimized.modules()) == sum(
+            isinstance(m, nn.Conv2d) for m in model.modules()
+        ) + 3 - 2  # +3 attention fusions turned into convs, -2 merged pointwise convs
     x = torch.randn(2, 3, *size)
     with torch.no_grad():
         expected = model(x)
@@ -72,3 +83,17 @@ def test_optimized_network_computes_the_same_function(name: str, size: tuple[int
     torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-4)
     # the original is untouched (still trainable, BN still there)
     assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+
+
+def test_pointwise_merge_is_exact_with_padding_and_bias() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 3, 3, stride=2, padding=1), nn.Conv2d(3, 7, 1), nn.ReLU())
+    optimized = optimize_for_inference(model)
+    convs = [m for m in optimized.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 1 and convs[0].weight.shape == (7, 3, 3, 3)
+    x = torch.randn(1, 3, 17, 10)
+    with torch.no_grad():
+        torch.testing.assert_close(optimized(x), model(x), rtol=1e-5, atol=1e-5)
+    # above the channel limit nothing is merged
+    kept = optimize_for_inference(model, merge_pointwise_max_channels=2)
+    assert sum(isinstance(m, nn.Conv2d) for m in kept.modules()) == 2

@@ -2,18 +2,27 @@
 
 ``optimize_for_inference(model)`` returns a ``torch.fx.GraphModule`` in which
 
+0. (before anything else) nothing is changed in ``model`` itself: it works on a deep copy;
 1. every BatchNorm that directly follows a ``Conv2d`` or ``ConvTranspose2d`` (and is its only
    user) is folded into that conv's weights and bias. onnxruntime folds Conv+BN itself, but not
    ConvTranspose+BN, and then cannot fuse the activation either;
-2. every stride-s ``ConvTranspose2d`` whose output is exactly s times its input (Zhong's 3x3
-   s2 p1 op1 decoders, A-Net's 2x2 s2) becomes a *sub-pixel* convolution: one ordinary conv
-   with ``s*s*cout`` outputs on the (right/bottom padded) input followed by a pixel shuffle.
-   Each output phase (dy, dx) of a transposed conv is a small ordinary conv of the input, so
-   this is an exact re-arrangement of the same products. It swaps onnxruntime's slow
-   GEMM + col2im ConvTranspose for its blocked (NCHWc) Conv kernels;
-3. a stride-1 ``ConvTranspose2d`` (Zhong's 1x1 attention fusion) becomes the equivalent
+2. a conv followed directly by a 1x1 conv (Zhong's light encoder: 3x3 s2 cin->cin, then 1x1
+   cin->cout) becomes one conv with the composed kernel when the first conv has at most
+   ``merge_pointwise_max_channels`` input channels. That costs MACs (1.6x for Zhong's encoders)
+   but saves a full pass over a few-channel, high-resolution tensor, which is what limits such
+   layers on a CPU (measured with onnxruntime at 480x640: enc1 1.46 -> 0.98 ms per core);
+3. with ``subpixel=True``, every stride-s ``ConvTranspose2d`` whose output is exactly s times
+   its input (Zhong's 3x3 s2 p1 op1 decoders, A-Net's 2x2 s2), except those named in
+   ``keep_transposed``, becomes a *sub-pixel* convolution: one ordinary conv with ``s*s*cout``
+   outputs on the (right/bottom padded) input followed by a pixel shuffle. Each output phase
+   (dy, dx) of a transposed conv is a small ordinary conv of the input, so this is an exact
+   re-arrangement of the same products. It trades onnxruntime's GEMM + col2im ConvTranspose
+   for a blocked (NCHWc) Conv plus a DepthToSpace. Off by default: onnxruntime 1.31's
+   DepthToSpace moves about one element per nanosecond, so at full resolution the shuffle costs
+   as much as the col2im it replaces (see benchmarks/inference_latency.py);
+4. a stride-1 ``ConvTranspose2d`` (Zhong's 1x1 attention fusion) becomes the equivalent
    ``Conv2d`` (flipped, transposed kernel);
-4. an element-wise activation right after such a sub-pixel conv is applied before the pixel
+5. an element-wise activation right after a sub-pixel conv is applied before the pixel
    shuffle (it commutes with it), so that onnxruntime fuses it into the conv.
 
 The result is meant for export and benchmarking only (eval mode; training it is pointless as
@@ -25,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Collection
 
 import torch
 import torch.nn.functional as F
@@ -172,14 +182,18 @@ def _fold_batchnorms(graph_module: fx.GraphModule) -> None:
         graph_module.graph.erase_node(node)
 
 
-def _rewrite_transposed(graph_module: fx.GraphModule) -> None:
+def _rewrite_transposed(graph_module: fx.GraphModule, keep: Collection[str], subpixel: bool) -> None:
     modules = dict(graph_module.named_modules())
     for node in list(graph_module.graph.nodes):
         if node.op != "call_module" or not isinstance(modules[node.target], nn.ConvTranspose2d):
             continue
+        if str(node.target) in keep:
+            continue
         plain = _stride_one_as_conv(modules[node.target])
         if plain is not None:
             graph_module.add_submodule(str(node.target), plain)
+            continue
+        if not subpixel:
             continue
         sub = SubPixelConvTranspose2d.from_transposed(modules[node.target])
         if sub is None:
@@ -194,11 +208,69 @@ def _rewrite_transposed(graph_module: fx.GraphModule) -> None:
         graph_module.add_submodule(str(node.target), sub)
 
 
-def optimize_for_inference(model: nn.Module) -> fx.GraphModule:
-    """An eval-mode copy of ``model`` with BN folded and transposed convs made sub-pixel convs."""
+def _merge_pointwise(graph_module: fx.GraphModule, max_channels: int) -> None:
+    modules = dict(graph_module.named_modules())
+    for node in list(graph_module.graph.nodes):
+        if node.op != "call_module":
+            continue
+        first = modules[str(node.target)]
+        user = _single_user(node)
+        if not isinstance(first, nn.Conv2d) or user is None or user.op != "call_module":
+            continue
+        second = modules[str(user.target)]
+        if (
+            not isinstance(second, nn.Conv2d)
+            or second.kernel_size != (1, 1)
+            or second.stride != (1, 1)
+            or second.padding != (0, 0)
+            or second.groups != 1
+            or first.groups != 1
+            or first.padding_mode != "zeros"
+            or first.in_channels > max_channels
+        ):
+            continue
+        point = second.weight.detach()[:, :, 0, 0]  # (cout, mid)
+        merged = nn.Conv2d(
+            first.in_channels,
+            second.out_channels,
+            (first.kernel_size[0], first.kernel_size[1]),
+            stride=(first.stride[0], first.stride[1]),
+            padding=first.padding if isinstance(first.padding, str) else (first.padding[0], first.padding[1]),
+            dilation=(first.dilation[0], first.dilation[1]),
+            bias=first.bias is not None or second.bias is not None,
+        )
+        with torch.no_grad():
+            merged.weight.copy_(torch.einsum("om,mikl->oikl", point, first.weight.detach()))
+            bias = torch.zeros(second.out_channels)
+            if first.bias is not None:
+                bias += point @ first.bias.detach()
+            if second.bias is not None:
+                bias += second.bias.detach()
+            if merged.bias is not None:
+                merged.bias.copy_(bias)
+        graph_module.add_submodule(str(node.target), merged)
+        user.replace_all_uses_with(node)
+        graph_module.graph.erase_node(user)
+        modules[str(node.target)] = merged
+
+
+def optimize_for_inference(
+    model: nn.Module,
+    *,
+    subpixel: bool = False,
+    keep_transposed: Collection[str] = (),
+    merge_pointwise_max_channels: int = 8,
+) -> fx.GraphModule:
+    """An eval-mode copy of ``model`` rewritten for inference (see the module docstring).
+
+    ``keep_transposed`` names transposed-conv modules (as in ``model.named_modules()``) that
+    ``subpixel`` leaves as they are (BN is still folded into them).
+    ``merge_pointwise_max_channels=0`` disables the conv + 1x1 conv merge.
+    """
     traced = fx.symbolic_trace(copy.deepcopy(model).eval())
     _fold_batchnorms(traced)
-    _rewrite_transposed(traced)
+    _merge_pointwise(traced, merge_pointwise_max_channels)
+    _rewrite_transposed(traced, set(keep_transposed), subpixel)
     traced.graph.lint()
     traced.recompile()
     traced.delete_all_unused_submodules()
