@@ -17,6 +17,7 @@ and all-reduces the confusion matrix, and only rank 0 writes files and events.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import math
@@ -65,6 +66,7 @@ from trainer.data import (
     sample_weights,
     save_split,
 )
+from trainer.distributed import broadcast_buffers
 from trainer.events import EventSink, setup_logging
 from trainer.losses import build_loss, median_frequency_weights
 from trainer.metrics import evaluate, summarize
@@ -289,7 +291,7 @@ class Trainer:
             world=self.world,
         )
         common: dict[str, Any] = {
-            "collate_fn": collate,
+            "collate_fn": functools.partial(collate, channels=config.input_channels),
             "num_workers": config.workers,
             "pin_memory": self.device.type == "cuda",
         }
@@ -522,6 +524,9 @@ class Trainer:
                 window_start, window_images = now, 0
         if bar is not None:
             bar.close()
+        # DDP syncs BatchNorm statistics only at the start of a forward: after the last step each
+        # rank holds its own batch's. Rank 0's go everywhere before validating and saving.
+        broadcast_buffers(s.model)
         return float(np.mean(losses)) if losses else float("nan")
 
     def validate(self, s: Session, epoch: int, train_loss: float) -> bool:

@@ -83,7 +83,7 @@ def choose_precision(config: TrainConfig, device: torch.device) -> Precision:
 
 
 class InputTransform:
-    """uint8 ``(B, H, W, C)`` batch -> normalised float ``(B, C, H, W)`` on the device, in one pass."""
+    """uint8 ``(B, C, H, W)`` batch -> normalised float32 on the device (channels-last if asked)."""
 
     def __init__(
         self, mean: list[float], std: list[float], device: torch.device, channels_last: bool
@@ -95,6 +95,7 @@ class InputTransform:
         self.channels_last = channels_last
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.to(self.device, non_blocking=True).permute(0, 3, 1, 2)  # = channels-last strides
-        x = x.float() if self.channels_last else x.contiguous().float()
+        x = images.to(self.device, non_blocking=True).float()
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         return x.mul_(self.scale).add_(self.shift)

@@ -23,10 +23,11 @@ from trainer.data.loading import _focus_points
 
 
 def make_sample(
-    stem: str, height: int = 64, width: int = 96, pit: bool = False, channels: int = 1
+    stem: str, height: int = 64, width: int = 96, pit: bool = False, rgb: bool = False
 ) -> LoadedSample:
-    rng = np.random.default_rng(abs(hash(stem)) % 2**32)
-    image = rng.integers(0, 256, size=(height, width, channels), dtype=np.uint8)
+    rng = np.random.default_rng(sum(stem.encode()))
+    shape = (height, width, 3) if rgb else (height, width)
+    image = rng.integers(0, 256, size=shape, dtype=np.uint8)
     mask = np.zeros((height, width), np.uint8)
     mask[10:20, 10:40] = 1
     if pit:
@@ -56,7 +57,7 @@ def test_shapes_are_kept_and_mask_values_stay_class_indices() -> None:
     augment = Augmenter(FULL)
     for seed in range(20):
         image, mask = augment(sample.image, sample.mask, sample.focus, np.random.default_rng(seed))
-        assert image.shape == (64, 96, 1) and mask.shape == (64, 96)
+        assert image.shape == (64, 96) and mask.shape == (64, 96)
         assert set(np.unique(mask)) <= {0, 1, 2}
 
 
@@ -70,7 +71,7 @@ def test_rot90_on_non_square_images_only_with_a_crop() -> None:
     seen_transposed_content = False
     for seed in range(12):
         image, mask = crop(sample.image, sample.mask, {}, np.random.default_rng(seed))
-        assert image.shape == (32, 64, 1) and mask.shape == (32, 64)
+        assert image.shape == (32, 64) and mask.shape == (32, 64)
         # the labelled bar runs along width; after an odd rotation it runs along height
         rows, cols = np.nonzero(mask == 1)
         if rows.size and np.ptp(rows) > np.ptp(cols):
@@ -83,6 +84,22 @@ def test_flip_is_exact() -> None:
     image, mask = Augmenter(AugmentParams(hflip=1.0))(sample.image, sample.mask, {}, np.random.default_rng(0))
     np.testing.assert_array_equal(image, sample.image[:, ::-1])
     np.testing.assert_array_equal(mask, sample.mask[:, ::-1])
+    both = Augmenter(AugmentParams(hflip=1.0, vflip=1.0))(
+        sample.image, sample.mask, {}, np.random.default_rng(0)
+    )
+    np.testing.assert_array_equal(both[0], sample.image[::-1, ::-1])
+
+
+def test_rot90_matches_numpy_rotation() -> None:
+    sample = make_sample("r", height=48, width=48)
+    augment = Augmenter(AugmentParams(rot90=True))
+    seen = set()
+    for seed in range(16):
+        image, mask = augment(sample.image, sample.mask, {}, np.random.default_rng(seed))
+        turns = next(k for k in range(4) if np.array_equal(np.rot90(sample.mask, k), mask))
+        np.testing.assert_array_equal(image, np.rot90(sample.image, turns))
+        seen.add(turns)
+    assert seen == {0, 1, 2, 3}
 
 
 def test_photometric_lut_changes_pixels_not_mask() -> None:
@@ -146,12 +163,17 @@ def test_weighted_sampling_favours_rare_class_images() -> None:
     assert 800 < counts[0] < 1250
 
 
-def test_collate_and_grey_to_rgb() -> None:
-    dataset = SegmentationDataset([make_sample("g"), make_sample("h")], channels=3, augmenter=Augmenter(FULL))
+def test_collate_gives_nchw_and_expands_grey() -> None:
+    grey, rgb = make_sample("g"), make_sample("h", rgb=True)
+    dataset = SegmentationDataset([grey, rgb], channels=3, augmenter=Augmenter(FULL))
     images, masks = collate([dataset[(0, 11)], dataset[(1, 12)]])
-    assert images.dtype == torch.uint8 and images.shape == (2, 64, 96, 3)
+    assert images.dtype == torch.uint8 and images.shape == (2, 3, 64, 96)
     assert masks.dtype == torch.uint8 and masks.shape == (2, 64, 96)
-    assert torch.equal(images[..., 0], images[..., 2])
+    assert torch.equal(images[0, 0], images[0, 2])  # grey copied to every channel
+    plain = collate([(rgb.image, rgb.mask)])[0][0]
+    assert torch.equal(plain, torch.from_numpy(rgb.image).permute(2, 0, 1))  # planes in RGB order
+    single = collate([(rgb.image, rgb.mask)], channels=1)[0]
+    assert single.shape == (1, 1, 64, 96)
 
 
 def test_shard_sampler_scores_every_image_once() -> None:

@@ -53,7 +53,7 @@ class BadSample:
 
 @dataclass
 class LoadedSample:
-    """A decoded sample at training size; ``image`` is HxWxC uint8 with C = 1 or 3."""
+    """A decoded sample at training size; ``image`` is uint8 HxW (grey) or HxWx3, ``mask`` uint8 HxW."""
 
     stem: str
     image: U8
@@ -110,7 +110,7 @@ def probe_sizes(samples: Sequence[Sample]) -> tuple[dict[str, tuple[int, int]], 
 
 
 def to_uint8(image: np.ndarray, channels: int) -> U8:
-    """HxWxC uint8 with C = ``channels`` for RGB input, or 1 for grey input kept compact.
+    """uint8 HxWx3 for colour input with ``channels`` = 3, else HxW grey (kept compact).
 
     16-bit samples are scaled by 1/257 (full range to full range, as 8-bit data is /255 -> 0..1, the
     same 0..1 scale the model card's mean/std refer to). Alpha is dropped.
@@ -122,8 +122,6 @@ def to_uint8(image: np.ndarray, channels: int) -> U8:
         image = image[:, :, :3]
     if image.ndim == 3 and channels == 1:
         image = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
-    if image.ndim == 2:
-        image = image[:, :, None]
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
@@ -134,8 +132,6 @@ def resize_pair(image: U8, mask: U8, size: tuple[int, int]) -> tuple[U8, U8]:
         return image, mask
     shrink = h * w < image.shape[0] * image.shape[1]
     resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    if resized.ndim == 2:
-        resized = resized[:, :, None]
     return resized, cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
 
 
@@ -295,7 +291,7 @@ def channel_stats(samples: Sequence[LoadedSample], channels: int) -> tuple[list[
     square = np.zeros(channels)
     count = 0
     for s in samples:
-        pixels = s.image.reshape(-1, s.image.shape[2]).astype(np.float64) / 255.0
+        pixels = s.image.reshape(s.image.shape[0] * s.image.shape[1], -1).astype(np.float64) / 255.0
         sums, squares = pixels.sum(axis=0), (pixels * pixels).sum(axis=0)
         total += np.broadcast_to(sums, (channels,)) if sums.size == 1 else sums
         square += np.broadcast_to(squares, (channels,)) if squares.size == 1 else squares
