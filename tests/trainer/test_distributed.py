@@ -130,19 +130,16 @@ def test_checkpoint_holds_rank0_weights(ddp_run: DdpRun) -> None:
 
 
 def test_broadcast_buffers_over_gloo(ddp_run: DdpRun) -> None:
+    """The collectives run over gloo and leave every rank with rank 0's state (the engine itself
+    calls broadcast_buffers each epoch, so here they change nothing)."""
     first, second = ddp_run.ranks
     assert first["in_sync_after_broadcast"] is True and second["in_sync_after_broadcast"] is True
     assert first["after_broadcast"] == second["after_broadcast"] == first["final"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="trainer.engine does not sync BatchNorm running statistics across ranks: DDP broadcasts "
-    "buffers only at the start of a training forward, so each rank ends every epoch with the "
-    "statistics of its own last batch, validates its shard with them and rank 0 saves its own. "
-    "Fix: trainer.distributed.broadcast_buffers(model) before validation and saving.",
-)
 def test_replicas_fully_in_sync_after_training(ddp_run: DdpRun) -> None:
+    """Buffers too: DDP alone leaves each rank with the BatchNorm statistics of its own last batch;
+    the engine broadcasts rank 0's before validating and saving (trainer.distributed.broadcast_buffers)."""
     first, second = ddp_run.ranks
     assert first["final"] == second["final"]
     assert first["in_sync"] is True and second["in_sync"] is True
