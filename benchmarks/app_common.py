@@ -1,6 +1,7 @@
 """Shared helpers of the app benchmarks: a Zhong-structure ONNX model and synthetic image folders.
 
-The model is, in order of preference: ``resources/models/aluminum_zhong.onnx`` (the trained one),
+The model is, in order of preference: ``$DEFECT_INSPECTOR_BENCH_MODEL``,
+``resources/models/aluminum_zhong.onnx`` (the trained one),
 else a random-weight export of the trainer's ``zhong`` network (same graph and cost, so the speed is
 the real one; needs torch), else the tiny conv1x1 test model (then the figures are NOT the Zhong
 net's: the benchmark says so).
@@ -26,7 +27,13 @@ TRAINED = REPO / "resources" / "models" / "aluminum_zhong.onnx"
 
 
 def zhong_model(cache_dir: Path) -> tuple[Path, str]:
-    """(path, description) of a model with the Zhong structure (see the module docstring)."""
+    """(path, description) of a model with the Zhong structure (see the module docstring).
+
+    ``$DEFECT_INSPECTOR_BENCH_MODEL`` names another ONNX file to use instead.
+    """
+    override = os.environ.get("DEFECT_INSPECTOR_BENCH_MODEL")
+    if override:
+        return Path(override), f"{override} (from DEFECT_INSPECTOR_BENCH_MODEL)"
     if TRAINED.is_file():
         return TRAINED, "trained aluminum_zhong.onnx"
     target = cache_dir / "zhong_random.onnx"

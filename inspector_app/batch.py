@@ -165,11 +165,18 @@ def _encode(ext: str, image: np.ndarray, params: Sequence[int] = ()) -> bytes:
 def overlay_rgb(
     image: np.ndarray, mask: np.ndarray, palette: np.ndarray, alpha: float = OVERLAY_ALPHA
 ) -> np.ndarray:
-    """uint8 RGB: the display image with class colours blended where ``mask > 0``."""
-    rgb = to_display_rgb8(image)
-    colours = palette[np.minimum(mask, len(palette) - 1)]
-    blended = cv2.addWeighted(rgb, 1.0 - alpha, colours, alpha, 0.0)
-    return np.where((mask > 0)[:, :, None], blended, rgb)
+    """uint8 RGB: the display image with class colours blended where ``mask > 0``.
+
+    Only defect pixels are touched (usually a few percent of the image), which is several times
+    faster than blending the whole frame.
+    """
+    rgb = np.array(to_display_rgb8(image), dtype=np.uint8, copy=True)
+    ys, xs = np.nonzero(mask)
+    if len(ys):
+        colours = palette[np.minimum(mask[ys, xs], len(palette) - 1)].astype(np.float32)
+        mixed = rgb[ys, xs].astype(np.float32) * (1.0 - alpha) + colours * alpha
+        rgb[ys, xs] = (mixed + 0.5).astype(np.uint8)
+    return rgb
 
 
 def prediction_marker(model_id: str) -> dict[str, Any]:

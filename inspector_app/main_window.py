@@ -118,6 +118,7 @@ class MainWindow(NavigationMixin, PredictionsMixin, AnnotationsMixin, ReviewMixi
         side_scroll.setWidget(side)
         side_scroll.setWidgetResizable(True)
         side_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         side_scroll.setMinimumWidth(330)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -127,7 +128,7 @@ class MainWindow(NavigationMixin, PredictionsMixin, AnnotationsMixin, ReviewMixi
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
-        self.splitter.setSizes([270, 800, 340])
+        self.splitter.setSizes([300, 760, 340])
         self.setCentralWidget(self.splitter)
 
         # --- actions ------------------------------------------------------------------------

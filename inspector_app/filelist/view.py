@@ -57,6 +57,17 @@ FILTER_CHOICES = (
 )
 
 
+def count_text(entry: FileEntry) -> str:
+    """`` · 3 shapes`` (annotated) and/or `` · 5 found`` (predicted regions), or ""."""
+    parts = []
+    if entry.shape_total:
+        parts.append(f"{entry.shape_total} shape{'s' if entry.shape_total != 1 else ''}")
+    if entry.predicted:
+        found = sum(entry.predicted.values())
+        parts.append(f"{found} found")
+    return "".join(f" · {p}" for p in parts)
+
+
 class FileItemDelegate(QStyledItemDelegate):
     """Paints a row: status dot, name (``*`` when unsaved), and status/defect count on the right."""
 
@@ -90,9 +101,8 @@ class FileItemDelegate(QStyledItemDelegate):
         painter.drawEllipse(rect.left() + 6, rect.center().y() - dot // 2 + 1, dot, dot)
         # Right side: "NG · 3" (status and defect count), dimmer.
         right = STATUS_TEXT[status]
-        count = entry.defect_count
-        if count and status != Status.UNREADABLE:
-            right += f" · {count}"
+        if status != Status.UNREADABLE:
+            right += count_text(entry)
         font: QFont = option.font
         small = QFont(font)
         small.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))

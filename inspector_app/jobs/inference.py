@@ -201,7 +201,7 @@ class InferenceService(QObject):
     _wake = Signal()
 
     def __init__(
-        self, parent: QObject | None = None, *, threads: int | None = None, cache_bytes: int = 24 << 20
+        self, parent: QObject | None = None, *, threads: int | None = None, cache_bytes: int = 12 << 20
     ) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)

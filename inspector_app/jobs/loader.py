@@ -117,9 +117,9 @@ class ImageLoader(QObject):
     loaded = Signal(object)
     _wake = Signal()
 
-    def __init__(self, parent: QObject | None = None, *, cache_bytes: int = 48 << 20) -> None:
+    def __init__(self, parent: QObject | None = None, *, cache_bytes: int = 32 << 20) -> None:
         super().__init__(parent)
-        self.cache: LruCache[str, LoadedImage] = LruCache(cache_bytes, lambda r: r.nbytes, max_items=16)
+        self.cache: LruCache[str, LoadedImage] = LruCache(cache_bytes, lambda r: r.nbytes, max_items=8)
         self._ids = itertools.count(1)
         self._latest = 0
         self._thread = QThread()

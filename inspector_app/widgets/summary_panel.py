@@ -45,6 +45,10 @@ class SummaryPanel(QWidget):
         self.plot.setMaximumHeight(160)
         self.plot.getPlotItem().setTitle("Classes in NG images", size="9pt")
         self.plot.getPlotItem().getAxis("left").setWidth(28)
+        small = self.font()
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.8))
+        for axis in ("left", "bottom"):
+            self.plot.getPlotItem().getAxis(axis).setStyle(tickFont=small)
         self._bars: pg.BarGraphItem | None = None
         self.export_button = QPushButton("Export CSV…", self)
         self.export_button.setToolTip("Write the current verdicts as CSV")
@@ -94,5 +98,5 @@ class SummaryPanel(QWidget):
         item.setYRange(0, max(1, *heights) * 1.15, padding=0)
 
 
-def _short(name: str, limit: int = 11) -> str:
+def _short(name: str, limit: int = 10) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
