@@ -54,6 +54,8 @@ class ProjectSettings:
     model_path: str = ""
     #: Polygon simplification tolerance (px) of "Accept prediction".
     accept_tolerance: float = 1.0
+    #: Predicted regions smaller than this (px) are left out by "Accept prediction".
+    accept_min_area: int = 10
     #: Defect categories offered with an NG verdict; empty = the class names of the table.
     categories: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)

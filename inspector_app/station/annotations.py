@@ -8,10 +8,33 @@ from __future__ import annotations
 
 import time
 
+import cv2
+import numpy as np
+
 from inspector_app.core.classes import ClassTable
 from inspector_app.editing import SaveError
 from inspector_app.project import ProjectError
 from inspector_app.station.base import StationBase
+
+
+def without_specks(mask: np.ndarray, min_area: int) -> np.ndarray:
+    """The mask with 8-connected regions smaller than ``min_area`` px set to background.
+
+    Accepting a prediction should give the operator shapes worth editing, not one polygon per
+    stray pixel; the overlay still shows everything the model found.
+    """
+    if min_area <= 1:
+        return mask
+    out = mask.copy()
+    for value in np.unique(mask):
+        if value == 0:
+            continue
+        binary = (mask == value).view(np.uint8)
+        _n, labels, stats, _c = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        small = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] < min_area) + 1
+        if len(small):
+            out[np.isin(labels, small)] = 0
+    return out
 
 
 class AnnotationsMixin(StationBase):
@@ -138,9 +161,9 @@ class AnnotationsMixin(StationBase):
         if self._prediction is None or model is None or self.session.image_path is None:
             self.notice.show_message("There is no prediction for this image yet.", "warning")
             return 0
-        tolerance = self.project.settings.accept_tolerance if self.project else 1.0
-        ids = self.session.accept_prediction(
-            self._prediction.mask, classes, tolerance, class_table=model.class_table
-        )
+        settings = self.project.settings if self.project else None
+        tolerance = settings.accept_tolerance if settings else 1.0
+        mask = without_specks(self._prediction.mask, settings.accept_min_area if settings else 0)
+        ids = self.session.accept_prediction(mask, classes, tolerance, class_table=model.class_table)
         self.notice.show_message(f"{len(ids)} shape(s) added from the prediction (Ctrl+Z undoes).", "info")
         return len(ids)

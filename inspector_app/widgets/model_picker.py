@@ -75,11 +75,19 @@ def describe_card(card: Any, path: Path | None = None) -> str:
     return "".join(parts)
 
 
+#: Headline metrics shown under the model name (card key -> label), first found first.
+_HEADLINE = (("miou", "mIoU"), ("mdice", "mDice"), ("macc", "mAcc"), ("iou", "IoU"), ("dice", "Dice"))
+
+
 def short_metrics(card: Any) -> str:
-    """One line of the headline metrics (mIoU / mDice when present)."""
-    metrics = dict(card.metrics)
-    picked = [f"{k} {_fmt(v)}" for k, v in metrics.items() if isinstance(v, int | float)][:3]
-    return ", ".join(picked)
+    """One line of the headline validation metrics, e.g. ``mIoU 0.736 · mDice 0.832``."""
+    metrics = {str(k).lower(): v for k, v in dict(card.metrics).items()}
+    picked = [
+        f"{label} {metrics[key]:.3f}"
+        for key, label in _HEADLINE
+        if isinstance(metrics.get(key), int | float) and not isinstance(metrics.get(key), bool)
+    ]
+    return " · ".join(picked[:3])
 
 
 class ModelCardDialog(QDialog):

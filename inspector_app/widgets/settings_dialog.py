@@ -39,6 +39,11 @@ class SettingsDialog(QDialog):
         self.tolerance.setSuffix(" px")
         self.tolerance.setValue(settings.accept_tolerance)
         self.tolerance.setToolTip("Polygon simplification of Accept prediction (0 = exact pixel outline)")
+        self.min_area = QSpinBox(self)
+        self.min_area.setRange(0, 100_000)
+        self.min_area.setSuffix(" px")
+        self.min_area.setValue(settings.accept_min_area)
+        self.min_area.setToolTip("Accept prediction leaves out predicted regions smaller than this")
         self.categories = QLineEdit(", ".join(settings.categories), self)
         self.categories.setPlaceholderText("empty: the class names")
         self.categories.setToolTip("Comma-separated defect categories offered with an NG verdict")
@@ -47,6 +52,7 @@ class SettingsDialog(QDialog):
         form.addRow("Autosave every", self.autosave_seconds)
         form.addRow("", self.autosave_on_switch)
         form.addRow("Accept tolerance", self.tolerance)
+        form.addRow("Accept min. region", self.min_area)
         form.addRow("NG categories", self.categories)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -63,4 +69,5 @@ class SettingsDialog(QDialog):
         settings.autosave_seconds = int(self.autosave_seconds.value())
         settings.autosave_on_switch = self.autosave_on_switch.isChecked()
         settings.accept_tolerance = float(self.tolerance.value())
+        settings.accept_min_area = int(self.min_area.value())
         settings.categories = [c.strip() for c in self.categories.text().split(",") if c.strip()]

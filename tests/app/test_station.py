@@ -249,3 +249,18 @@ def test_style_applies() -> None:
     assert isinstance(app, QApplication)
     apply_style(app)
     assert app.style().name().lower() == "fusion"
+
+
+def test_accept_leaves_out_specks() -> None:
+    import numpy as np
+
+    from inspector_app.station.annotations import without_specks
+
+    mask = np.zeros((20, 20), np.uint8)
+    mask[2:8, 2:8] = 1  # 36 px region: kept
+    mask[15, 15] = 1  # 1 px speck: dropped
+    mask[10:12, 10:12] = 2  # 4 px: dropped at min_area 5, kept at 4
+    cleaned = without_specks(mask, 5)
+    assert cleaned[3, 3] == 1 and cleaned[15, 15] == 0 and cleaned[10, 10] == 0
+    assert without_specks(mask, 4)[10, 10] == 2
+    assert without_specks(mask, 0) is mask
