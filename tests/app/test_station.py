@@ -98,6 +98,30 @@ def test_legend_shows_prediction_stats(qtbot, station: MainWindow) -> None:  # t
     assert station.legend.visible_classes() == [1, 3]
 
 
+def test_cursor_layers_opacity_and_model_card(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    from inspector_app.widgets.model_picker import describe_card
+
+    canvas = station.canvas
+    qtbot.mouseMove(canvas.viewport(), canvas.mapFromScene(10.5, 10.5))  # inside the red patch
+    qtbot.waitUntil(lambda: "red defect" in station.status.cursor_label.text(), timeout=WAIT_MS)
+    assert "x 10, y 10" in station.status.cursor_label.text()
+    assert "255,0,0" in station.status.cursor_label.text()
+    # Layer toggles: buttons, menu actions and the L key agree.
+    qtbot.mouseClick(station.legend.mode_buttons["annotation"], Qt.MouseButton.LeftButton)
+    assert station.actions_.layers["annotation"].isChecked()
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_L)
+    assert station.legend.layer_mode() == "both" and station.actions_.layers["both"].isChecked()
+    station.legend.opacity.setValue(80)
+    assert station.legend.opacity_label.text() == "80 %"
+    assert station.project is not None and station.project.settings.overlay_opacity == 0.8
+    model = station.inference.model
+    assert model is not None
+    html = describe_card(model.card, model.path)
+    for text in ("RGB test model", "red defect", "green defect", "miou", "synthetic", "rgb4-a"):
+        assert text in html
+
+
 def test_verdict_keys_write_sqlite_and_reopen_restores(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(station.verdict_recorded, timeout=WAIT_MS) as rec:
         qtbot.keyClick(station.canvas, Qt.Key.Key_O)
