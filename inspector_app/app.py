@@ -150,7 +150,7 @@ def take_screenshot(window: MainWindow, out: Path, timeout_s: float = SCREENSHOT
             return False
         if entry is not None and window._current is None and entry.error() is None:
             return False  # still decoding
-        if window.model_picker.detail_label.text().startswith("Loading"):
+        if window.inference.loading:
             return False
         model = window.inference.model
         return model is None or window._current is None or window._prediction is not None or (

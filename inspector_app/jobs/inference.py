@@ -223,6 +223,7 @@ class InferenceService(QObject):
         self._latest_key: tuple[str, str] | None = None
         self._delivered = False
         self._latest_load = 0
+        self._loads_pending = 0
         self._busy = False
         self.cache: LruCache[tuple[str, str], PredictionResult] = LruCache(
             cache_bytes, lambda r: int(r.mask.nbytes) + 256
@@ -235,6 +236,7 @@ class InferenceService(QObject):
         """Load a model in the worker; ``model_changed`` or ``model_failed`` follows. Returns its id."""
         request_id = next(self._ids)
         self._latest_load = request_id
+        self._loads_pending += 1
         self._worker.post_load(request_id, Path(path))
         self._wake.emit()
         return request_id
@@ -288,6 +290,11 @@ class InferenceService(QObject):
         return self.cache.get((image_id, self.model.model_id))
 
     @property
+    def loading(self) -> bool:
+        """True while a model load has been asked for and has not answered yet."""
+        return self._loads_pending > 0
+
+    @property
     def busy(self) -> bool:
         """True while a delivered-to-GUI request is outstanding."""
         return self._busy
@@ -316,12 +323,14 @@ class InferenceService(QObject):
 
     @Slot(int, object)
     def _on_loaded(self, request_id: int, info: ModelInfo) -> None:
+        self._loads_pending = max(0, self._loads_pending - 1)
         self.model = info
         self.cache.discard(lambda key: key[1] != info.model_id)
         self.model_changed.emit(info)
 
     @Slot(int, str, str)
     def _on_load_failed(self, request_id: int, path: str, reason: str) -> None:
+        self._loads_pending = max(0, self._loads_pending - 1)
         self.model_failed.emit(path, reason)
 
     @Slot(object)
