@@ -288,3 +288,14 @@ def test_accept_leaves_out_specks() -> None:
     assert cleaned[3, 3] == 1 and cleaned[15, 15] == 0 and cleaned[10, 10] == 0
     assert without_specks(mask, 4)[10, 10] == 2
     assert without_specks(mask, 0) is mask
+
+
+def test_autosave_timer_saves_edits(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    assert station.project is not None
+    station.project.settings.autosave_seconds = 1
+    station._restart_autosave()
+    station.accept_prediction(None)
+    assert station.session.is_dirty
+    qtbot.waitUntil(lambda: (folder / "img_0.json").is_file(), timeout=WAIT_MS)
+    assert not station.session.is_dirty
+    assert station.status.save_label.text().startswith("saved")
