@@ -211,6 +211,7 @@ class MainWindow(NavigationMixin, PredictionsMixin, AnnotationsMixin, ReviewMixi
         self.summary.export_requested.connect(self._choose_csv)
 
         self.session.dirty_changed.connect(self._on_dirty_changed)
+        self.session.shapes_changed.connect(self._on_shapes_changed)
         self.session.labels_added.connect(self._on_labels_added)
         self.session.class_table_changed.connect(self._on_class_table_changed)
 

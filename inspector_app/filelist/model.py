@@ -138,6 +138,13 @@ class FileListModel(QAbstractListModel):
             entry.prediction_json = False
             self._changed([row])
 
+    def set_shape_counts(self, name: str, shape_counts: Mapping[str, int]) -> None:
+        """Shapes being edited (not saved yet): counts follow, the file status does not."""
+        row = self._rows.get(name)
+        if row is not None and self._entries[row].shape_counts != shape_counts:
+            self._entries[row].shape_counts = dict(shape_counts)
+            self._changed([row])
+
     def set_image_error(self, name: str, error: str | None) -> None:
         """Mark an image unreadable (found when it was opened)."""
         row = self._rows.get(name)

@@ -7,6 +7,7 @@ A mixin of :class:`inspector_app.main_window.MainWindow` (methods only; the wind
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import cv2
 import numpy as np
@@ -109,6 +110,11 @@ class AnnotationsMixin(StationBase):
             self.notice.show_message(" ".join(failed), "error")
             return False
         return True
+
+    def _on_shapes_changed(self) -> None:
+        if self._current_name is not None and self.session.is_dirty:
+            counts = Counter(shape.label for shape in self.session.state.shapes)
+            self.list_model.set_shape_counts(self._current_name, counts)
 
     def _on_dirty_changed(self, dirty: bool) -> None:
         if self._current_name is not None:

@@ -76,7 +76,7 @@ class VerdictBar(QWidget):
         self.next_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.advance = QCheckBox("Go to next unreviewed after a verdict", self)
         self.advance.setChecked(True)
-        self.current = QLabel("Not reviewed", self)
+        self.current = QLabel(f"Not reviewed — press {OK_KEY} or {NG_KEY}", self)
         self.current.setObjectName("verdictCurrent")
         self.current.setWordWrap(True)
 
@@ -135,7 +135,7 @@ class VerdictBar(QWidget):
         self.ok_button.setChecked(record is not None and record.verdict == "OK")
         self.ng_button.setChecked(record is not None and record.verdict == "NG")
         if record is None:
-            self.current.setText("Not reviewed")
+            self.current.setText(f"Not reviewed — press {OK_KEY} or {NG_KEY}")
             self.current.setStyleSheet("color: palette(mid);")
             return
         parts = [f"<b>{record.verdict}</b>"]
