@@ -25,7 +25,7 @@ class PredictionsMixin(StationBase):
 
     def set_no_model(self, message: str) -> None:
         """Run without predictions and say so."""
-        self.model_picker.set_absent(message)
+        self.model_picker.set_absent("No predictions until a model is opened (Ctrl+M).")
         self.status.set_model("No model")
         self.legend.clear_stats("No model loaded")
         self.notice.show_message(message, "warning")
