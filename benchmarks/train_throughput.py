@@ -84,7 +84,14 @@ def make_step(work: Workload, mode: str, batch: int) -> Callable[[], None]:
     config = TrainConfig(optimizer=work.optimizer, lr=1e-4)
     optimizer = build_optimizer(config, model.parameters())
     loss_fn = build_loss(work.loss, class_weights=work.class_weights)
-    net = torch.compile(model) if mode == "compile" else model
+
+    def forward_loss(x: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        with precision.autocast(device):
+            logits = model(x)
+        return loss_fn(logits, masks)
+
+    # compile mode: network and loss in one graph, as the engine's ``compile: true`` does
+    compute = torch.compile(forward_loss) if mode == "compile" else forward_loss
     device = torch.device("cpu")
     transform = InputTransform([0.2] * 3, [0.25] * 3, device, precision.channels_last)
     h, w = work.size
@@ -93,10 +100,7 @@ def make_step(work: Workload, mode: str, batch: int) -> Callable[[], None]:
     masks = torch.randint(0, max(2, work.outputs), (batch, h, w), dtype=torch.uint8, generator=generator)
 
     def step() -> None:
-        x = transform(images)
-        with precision.autocast(device):
-            logits = net(x)
-        loss = loss_fn(logits, masks)
+        loss = compute(transform(images), masks)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

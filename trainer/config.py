@@ -37,7 +37,7 @@ def _size(value: Any) -> tuple[int, int] | None:
     if isinstance(value, str):
         parts = value.lower().replace("x", ",").split(",")
         try:
-            ints = [int(p) for p in parts if p.strip()]
+            ints = [int(p) for p in parts]
         except ValueError:
             raise ValueError(f"{value!r} is not a size like 480x640") from None
     elif isinstance(value, Sequence):
