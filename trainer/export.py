@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from inspector_app.core.classes import ClassInfo, ClassTable
+from inspector_app.core.fileio import atomic_replace, default_file_mode
 from inspector_app.core.modelcard import ModelCard, embed_card, sidecar_path, write_card_sidecar
 from inspector_app.core.protocol import Event, Exported
 from trainer.checkpoint import BEST, LAST, CheckpointError, load_checkpoint
@@ -344,10 +345,12 @@ def card_for_checkpoint(checkpoint: dict[str, Any], *, model_id: str, **override
 
 
 def ordinary_file_mode(path: Path) -> None:
-    """Give a file written through ``mkstemp`` (mode 0600) the mode of an ordinary new file."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    """Give ``path`` the mode of an ordinary new file (``0o666 & ~umask``).
+
+    Kept for :mod:`trainer.quantize`; the writers here already produce that mode (or keep an
+    existing file's) through :mod:`inspector_app.core.fileio`, so new code does not need it.
+    """
+    os.chmod(path, default_file_mode())
 
 
 def write_model_atomic(
@@ -359,9 +362,11 @@ def write_model_atomic(
     """Write ``proto`` to a temp file beside ``out_onnx``, verify it, embed its card, then rename.
 
     The card is made after the check so that it can record the parity figures; the final file
-    appears only complete (graph + card), and the sidecar is written after it.
+    appears only complete (graph + card), and the sidecar is written after it. Any failure
+    (export check, card, disk) removes the temp file and leaves ``out_onnx`` as it was.
     """
     out_onnx.parent.mkdir(parents=True, exist_ok=True)
+    # A real file path, not bytes in memory: onnxruntime (verify) and embed_card work on paths.
     fd, tmp_name = tempfile.mkstemp(dir=out_onnx.parent, prefix=f".{out_onnx.stem}.", suffix=".onnx")
     os.close(fd)
     tmp = Path(tmp_name)
@@ -369,11 +374,10 @@ def write_model_atomic(
         tmp.write_bytes(proto.SerializeToString())
         card = make_card(verify(tmp))
         embed_card(tmp, card)
-        ordinary_file_mode(tmp)
-        os.replace(tmp, out_onnx)
+        atomic_replace(tmp, out_onnx)
     finally:
-        tmp.unlink(missing_ok=True)
-    ordinary_file_mode(write_card_sidecar(card, out_onnx))
+        tmp.unlink(missing_ok=True)  # no-op once replaced
+    write_card_sidecar(card, out_onnx)
     return card
 
 

@@ -6,20 +6,18 @@ group ids, descriptions, flags, embedded image data, Windows paths) and keeps ke
 message names the file and the field, e.g. ``12.json: shapes[3].points: a polygon needs at least 3
 points``.
 
-Writing is atomic (temp file in the same folder, fsync, ``os.replace``), formatted like labelme
-(indent 2, UTF-8, fixed key order) and refuses to overwrite an existing file that does not load,
-so a file we cannot read is never destroyed by a save.
+Writing is atomic (:mod:`inspector_app.core.fileio`: temp file, fsync, ``os.replace``), formatted
+like labelme (indent 2, UTF-8, fixed key order) and refuses to overwrite an existing file that does
+not load, so a file we cannot read is never destroyed by a save.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+# atomic_write_bytes is also imported from here by older callers (demo, trainer.evaluate).
+from inspector_app.core.fileio import atomic_write_bytes
 from inspector_app.core.images import ImageReadError, image_size
 
 #: Shape types labelme 5.x-7.x writes. Unknown types are kept and written back unchanged.
@@ -435,52 +435,6 @@ def _relative_posix(target: str | os.PathLike[str], folder: str | os.PathLike[st
     except ValueError:  # Windows: different drives, no relative path exists
         relative = os.path.abspath(target)
     return relative.replace(os.sep, "/")
-
-
-def _default_file_mode() -> int:
-    # Reading the umask with os.umask() would briefly change it for every thread; Linux exposes it.
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o644
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically: either the old or the new file, never a mix.
-
-    Writes a temp file in the same folder, fsyncs it, ``os.replace``-s it over the target and
-    fsyncs the folder (POSIX). The temp file is removed on any failure; a process killed mid-write
-    leaves at most a stale ``.<name>.*.tmp`` beside an intact target. Keeps an existing target's
-    permission bits. Raises OSError.
-    """
-    target = Path(path)
-    try:
-        mode = target.stat().st_mode & 0o7777
-    except OSError:
-        mode = _default_file_mode()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(OSError):  # e.g. filesystems without permission bits
-            os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    if os.name == "posix":  # make the rename itself durable; not possible on Windows
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
 
 
 def save_document(

@@ -21,7 +21,6 @@ import colorsys
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
+
+from inspector_app.core.fileio import atomic_write_text
 
 if TYPE_CHECKING:
     from inspector_app.core.annotations import Document
@@ -331,19 +332,11 @@ class ClassTable:
         return "\n".join(lines) + "\n"
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write classes.yaml atomically (temp file in the same folder + fsync + os.replace)."""
-        path = Path(path)
-        text = self.to_yaml()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Write classes.yaml atomically (:func:`~inspector_app.core.fileio.atomic_write_text`).
+
+        Raises OSError (the file is then unchanged).
+        """
+        atomic_write_text(path, self.to_yaml())
 
 
 def _yaml_str(value: str) -> str:

@@ -25,7 +25,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector_app.core.classes import ClassTable, ClassTableError
+from inspector_app.core.fileio import atomic_write_bytes, atomic_write_text
 
 #: Key of the ONNX metadata entry that holds the card JSON.
 METADATA_KEY = "defect_inspector.model_card"
@@ -239,24 +239,10 @@ def sidecar_path(onnx_path: PathLike) -> Path:
     return Path(onnx_path).with_suffix(".json")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder + fsync + os.replace: never a partial file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_card_sidecar(card: ModelCard, onnx_path: PathLike) -> Path:
     """Write ``card`` as the ``.json`` beside ``onnx_path`` (atomically); returns its path."""
     path = sidecar_path(onnx_path)
-    _atomic_write(path, (card.to_json() + "\n").encode("utf-8"))
+    atomic_write_text(path, card.to_json() + "\n")
     return path
 
 
@@ -341,4 +327,4 @@ def embed_card(onnx_path: PathLike, card: ModelCard) -> None:
     for key, value in kept:
         model.metadata_props.add(key=key, value=value)
     model.metadata_props.add(key=METADATA_KEY, value=card.to_json(indent=None))
-    _atomic_write(path, model.SerializeToString())
+    atomic_write_bytes(path, model.SerializeToString())
