@@ -13,12 +13,12 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from inspector_app.core.classes import ClassTable, ClassTableError
+from inspector_app.core.fileio import atomic_write_text
 from inspector_app.core.images import IMAGE_SUFFIXES
 from inspector_app.review import ReviewLog
 
@@ -107,19 +107,6 @@ def annotation_path(image_path: Path) -> Path:
     return image_path.with_suffix(".json")
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class Project:
     """An open project folder. Build with :meth:`open`."""
 
@@ -204,7 +191,7 @@ class Project:
         """Write settings.json atomically."""
         self.ensure_meta_dir()
         try:
-            _atomic_write_text(self.settings_path, json.dumps(self.settings.to_dict(), indent=2) + "\n")
+            atomic_write_text(self.settings_path, json.dumps(self.settings.to_dict(), indent=2) + "\n")
         except OSError as exc:
             raise ProjectError(f"{self.settings_path}: cannot write ({exc.strerror or exc})") from exc
 

@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from inspector_app.core.classes import ClassInfo, ClassTable
-from inspector_app.core.fileio import atomic_replace, default_file_mode
+from inspector_app.core.fileio import atomic_replace
 from inspector_app.core.modelcard import ModelCard, embed_card, sidecar_path, write_card_sidecar
 from inspector_app.core.protocol import Event, Exported
 from trainer.checkpoint import BEST, LAST, CheckpointError, load_checkpoint
@@ -342,15 +342,6 @@ def card_for_checkpoint(checkpoint: dict[str, Any], *, model_id: str, **override
 
 
 # --- files -----------------------------------------------------------------------------------------
-
-
-def ordinary_file_mode(path: Path) -> None:
-    """Give ``path`` the mode of an ordinary new file (``0o666 & ~umask``).
-
-    Kept for :mod:`trainer.quantize`; the writers here already produce that mode (or keep an
-    existing file's) through :mod:`inspector_app.core.fileio`, so new code does not need it.
-    """
-    os.chmod(path, default_file_mode())
 
 
 def write_model_atomic(

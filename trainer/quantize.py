@@ -48,7 +48,6 @@ from trainer.export import (
     ParityResult,
     find_checkpoint,
     model_content_id,
-    ordinary_file_mode,
     strip_debug_info,
     write_model_atomic,
 )
@@ -255,8 +254,7 @@ def quantize_run(
         )
         card = card.replace(metrics=metrics)
         embed_card(target, card)
-        ordinary_file_mode(target)
-        ordinary_file_mode(write_card_sidecar(card, target))
+        write_card_sidecar(card, target)
     if emit is not None:
         emit(Exported(path=str(target), card_path=str(target.with_suffix(".json"))))
     return target
