@@ -11,17 +11,21 @@ so a colleague's job slowing the shared CPU slows all of them alike; median and 
 
 * torch eager fp32 (NCHW and channels_last), torch bf16 autocast;
 * onnxruntime fp32 on the plain export (``torch.onnx.export(dynamo=True)``, dynamic H/W);
-* onnxruntime fp32 on the ``optimize_for_inference`` export (BN folded into transposed convs,
-  transposed convs as sub-pixel convs; ``trainer/models/inference.py``);
+* onnxruntime fp32 on ``optimize_for_inference`` exports (``trainer/models/inference.py``):
+  "optimised" = BN folded into the transposed convs, few-channel conv + 1x1 conv pairs merged,
+  1x1 transposed convs as convs; "sub-pixel" = the same plus stride-2 transposed convs as
+  conv + DepthToSpace;
 * onnxruntime int8: static QDQ quantisation (``onnxruntime.quantization.quantize_static``,
   per-channel int8 weights, uint8 activations, MinMax calibration on ``--calib`` images: random
-  ones, or real ones from ``--data``), of both exports.
+  ones, or real ones from ``--data``), of each export.
 
 The session options (threads, graph optimisation level, execution mode, thread spinning) are
 first searched on the fp32 export with short interleaved runs; the best set is used for all
 onnxruntime rows. "x bound" = median / (model FLOPs / measured fp32 GEMM peak), the factor above
-the pure compute bound. Weights are random (BatchNorm statistics taken from one random batch so
-that activations have realistic scale) unless ``--onnx`` gives trained exports.
+the pure compute bound; "cpu ms" = process CPU time per call (all threads), which for a
+single-threaded session approximates its latency on an idle machine. Weights are random
+(BatchNorm statistics taken from one random batch so that activations have realistic scale)
+unless ``--onnx`` gives trained exports.
 """
 
 from __future__ import annotations
@@ -214,8 +218,14 @@ def torch_runner(
     return run
 
 
-def time_interleaved(runners: dict[str, Runner], runs: int, warmup: int) -> dict[str, np.ndarray]:
-    """Seconds per call of each runner, measured round-robin with a rotating order."""
+def time_interleaved(
+    runners: dict[str, Runner], runs: int, warmup: int, cpu: dict[str, list[float]] | None = None
+) -> dict[str, np.ndarray]:
+    """Wall seconds per call of each runner, measured round-robin with a rotating order.
+
+    ``cpu`` (optional) receives the process CPU seconds of each call (all threads): for a
+    single-threaded session that is close to its latency on an idle machine.
+    """
     names = list(runners)
     for name in names:
         for _ in range(warmup):
@@ -224,9 +234,11 @@ def time_interleaved(runners: dict[str, Runner], runs: int, warmup: int) -> dict
     for i in range(runs):
         order = names[i % len(names) :] + names[: i % len(names)]
         for name in order:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             runners[name]()
             times[name].append(time.perf_counter() - start)
+            if cpu is not None:
+                cpu.setdefault(name, []).append(time.process_time() - start_cpu)
     return {name: np.asarray(values) for name, values in times.items()}
 
 
@@ -305,6 +317,9 @@ def run_case(
             assert model is not None
             paths["fp32"] = export(model, folder / f"{name}.onnx")
             paths["fp32 optimised"] = export(optimize_for_inference(model), folder / f"{name}_opt.onnx")
+            paths["fp32 sub-pixel"] = export(
+                optimize_for_inference(model, subpixel=True), folder / f"{name}_subpixel.onnx"
+            )
         if not args.no_int8:
             calib = load_images(args.data, args.calib, size, seed=1)
             for key in list(paths):
@@ -330,7 +345,8 @@ def run_case(
         variants["torch bf16 autocast"] = torch_runner(_copy(model), image, bf16=True)
     for key, path in paths.items():
         variants[f"ort {key}"] = session_runner(path, best, image)
-    times = time_interleaved(variants, args.runs, args.warmup)
+    cpu: dict[str, list[float]] = {}
+    times = time_interleaved(variants, args.runs, args.warmup, cpu)
 
     cost = count_cost(create_model(name), size) if model is not None else None
     flops = cost.flops if cost is not None else None
@@ -347,14 +363,21 @@ def run_case(
             f"at {peak / 1e9:.0f} GFLOP/s; conv in+out traffic {traffic / 1e6:.0f} MB -> "
             f"{traffic / bandwidth * 1e3:.2f} ms at {bandwidth / 1e9:.0f} GB/s"
         )
-    print(f"   {'variant':<34}{'median ms':>10}{'p90 ms':>9}{'x bound':>9}{'max|diff|':>10}{'agree':>9}")
+    print(
+        f"   {'variant':<32}{'median ms':>10}{'p90 ms':>8}{'min ms':>8}{'cpu ms':>8}{'x bound':>8}"
+        f"{'max|diff|':>10}{'agree':>9}"
+    )
     for label, samples in times.items():
         median, p90 = float(np.median(samples)), float(np.percentile(samples, 90))
-        ratio = f"{median / bound:9.1f}" if bound else f"{'-':>9}"
+        cpu_median = float(np.median(cpu[label]))
+        ratio = f"{median / bound:8.1f}" if bound else f"{'-':>8}"
         match = agreement(reference, variants[label]())
-        print(f"   {label:<34}{median * 1e3:10.2f}{p90 * 1e3:9.2f}{ratio} {match}")
+        print(
+            f"   {label:<32}{median * 1e3:10.2f}{p90 * 1e3:8.2f}{samples.min() * 1e3:8.2f}"
+            f"{cpu_median * 1e3:8.2f}{ratio} {match}"
+        )
     if args.profile:
-        for path_key in [k for k in ("fp32", "fp32 optimised") if k in paths]:
+        for path_key in [k for k in ("fp32", "fp32 optimised", "fp32 sub-pixel") if k in paths]:
             print(f"   slowest nodes, ort {path_key} ({best.label()}):")
             for node, op, micros in top_ops(paths[path_key], best, image):
                 print(f"      {micros / 1e3:7.2f} ms  {op:<16} {node}")
@@ -387,12 +410,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-int8", action="store_true", help="skip the int8 variants")
     parser.add_argument("--profile", action="store_true", help="print the slowest onnxruntime nodes")
+    parser.add_argument(
+        "--peak", type=float, default=None, help="fp32 GEMM peak in GFLOP/s (default: measure now)"
+    )
     args = parser.parse_args(argv)
     args.onnx = {k: Path(v) for k, _, v in (item.partition("=") for item in args.onnx)}
     torch.set_num_threads(args.threads)
     ort.set_default_logger_severity(3)
 
-    peak = measure_gemm_flops(2048, 10)
+    # best-of over many short products: on a shared machine some run uncontended
+    peak = args.peak * 1e9 if args.peak else max(measure_gemm_flops(2048, 10), measure_gemm_flops(1024, 40))
     bandwidth = measure_bandwidth()
     print(
         f"# {args.threads} threads; measured fp32 GEMM peak {peak / 1e9:.0f} GFLOP/s, copy bandwidth "

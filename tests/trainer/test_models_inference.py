@@ -11,9 +11,12 @@ from trainer.models.inference import SubPixelConvTranspose2d, optimize_for_infer
 
 
 def _calibrated(model: nn.Module) -> nn.Module:
-    """Give every BN non-trivial statistics and affine parameters, then eval."""
+    """Give every BN non-trivial statistics and affine parameters, PReLUs varied slopes; eval."""
     generator = torch.Generator().manual_seed(1)
     for module in model.modules():
+        if isinstance(module, nn.PReLU):
+            with torch.no_grad():
+                module.weight.uniform_(-0.5, 1.5, generator=generator)
         if isinstance(module, nn.BatchNorm2d):
             c = module.num_features
             assert module.running_mean is not None and module.running_var is not None
@@ -69,6 +72,7 @@ def test_optimized_network_computes_the_same_function(
         assert not transposed
     else:  # only the stride-2 ones stay transposed convs
         assert transposed and all(m.stride == (2, 2) for m in transposed)
+    assert nn.PReLU not in kinds  # A-Net's shared-slope PReLUs became LeakyReLUs
     if name.startswith("zhong"):
         assert nn.BatchNorm2d not in kinds  # every BN follows a conv or a transposed conv
     if name == "zhong" and not subpixel:  # encoders 1 and 2 (3 and 6 input channels) merged

@@ -22,7 +22,11 @@
    as much as the col2im it replaces (see benchmarks/inference_latency.py);
 4. a stride-1 ``ConvTranspose2d`` (Zhong's 1x1 attention fusion) becomes the equivalent
    ``Conv2d`` (flipped, transposed kernel);
-5. an element-wise activation right after a sub-pixel conv is applied before the pixel
+5. a ``PReLU`` with one shared slope (all of A-Net's) becomes ``LeakyReLU`` with that slope --
+   the same function once the slope is a constant. onnxruntime fuses LeakyRelu into the
+   preceding Conv, while PRelu runs as a separate broadcast kernel: in A-Net at 224x224 the
+   PRelu nodes were the five slowest nodes of the graph;
+6. an element-wise activation right after a sub-pixel conv is applied before the pixel
    shuffle (it commutes with it), so that onnxruntime fuses it into the conv.
 
 The result is meant for export and benchmarking only (eval mode; training it is pointless as
@@ -156,6 +160,12 @@ def _stride_one_as_conv(module: nn.ConvTranspose2d) -> nn.Conv2d | None:
     return conv
 
 
+def _prelu_to_leaky(graph_module: fx.GraphModule) -> None:
+    for name, module in list(graph_module.named_modules()):
+        if isinstance(module, nn.PReLU) and module.weight.numel() == 1:
+            graph_module.add_submodule(name, nn.LeakyReLU(float(module.weight.detach().item())))
+
+
 def _single_user(node: fx.Node) -> fx.Node | None:
     users = list(node.users)
     return users[0] if len(users) == 1 else None
@@ -269,6 +279,7 @@ def optimize_for_inference(
     """
     traced = fx.symbolic_trace(copy.deepcopy(model).eval())
     _fold_batchnorms(traced)
+    _prelu_to_leaky(traced)
     _merge_pointwise(traced, merge_pointwise_max_channels)
     _rewrite_transposed(traced, set(keep_transposed), subpixel)
     traced.graph.lint()
