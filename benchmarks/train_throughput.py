@@ -22,13 +22,16 @@ Usage::
     python benchmarks/train_throughput.py --models zhong --modes fp32,bf16 --rounds 5
     python benchmarks/train_throughput.py --data ../shared/datasets/aluminum --models zhong
 
-Figures from the project's 2-core AVX-512 Xeon (avx512_bf16; no AMX visible) are kept in
-``docs``/the trainer report; rerun to compare on another machine.
+The relative figures measured on the project's 2-core AVX-512 Xeon (avx512_bf16; no AMX visible)
+and the defaults chosen from them are in the docstring of :mod:`trainer.runtime`; rerun to
+compare on another machine. Under load from other processes use ``--threads 1``: two OpenMP
+threads on two busy cores lose far more to waiting than they gain.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
@@ -64,6 +67,9 @@ WORKLOADS = {
     "zhong": Workload("zhong", (480, 640), 5, "ce", "adam", (0.1, 0.2, 0.2, 0.2, 0.3)),
     # Chen et al. A-Net on magnetic tile: 512x512 (data README), one logit, Dice + 0.5 BCE, SGD
     "anet": Workload("anet", (512, 512), 1, "dice_bce", "sgd"),
+    # the U-Net baseline of the registry at the aluminium size
+    "unet": Workload("unet", (480, 640), 5, "ce", "adam"),
+    "zhong_baseline": Workload("zhong_baseline", (480, 640), 5, "ce", "adam", (0.1, 0.2, 0.2, 0.2, 0.3)),
 }
 MODES = {
     "fp32": Precision(None, channels_last=False, grad_scaler=False),
@@ -148,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--data", type=Path, default=None, help="also time the data pipeline on this dataset")
+    parser.add_argument("--size", default=None, help="override the input size, e.g. 256x256")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -162,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     for name in models:
         work = WORKLOADS[name]
+        if args.size:
+            h, w = (int(v) for v in args.size.lower().split("x"))
+            work = dataclasses.replace(work, size=(h, w))
         steps = {}
         for mode in modes:
             steps[mode] = make_step(work, mode, args.batch)

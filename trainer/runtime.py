@@ -1,8 +1,22 @@
 """Where and how the network runs: device choice, precision switches, input normalisation.
 
-CPU speed switches (``cpu_bf16``, ``channels_last``; None in the config = the defaults below) were
-measured with ``benchmarks/train_throughput.py`` on the project's 2-core AVX-512 Xeon (it has
-avx512_bf16, no AMX visible); the figures are in that script's docstring.
+CPU speed switches (``cpu_bf16``, ``channels_last``; ``auto`` in the config = the defaults below)
+come from ``benchmarks/train_throughput.py`` on the project's 2-core Xeon (AVX-512 with
+avx512_bf16, no AMX visible), single thread, best of 3 interleaved rounds, relative to fp32 NCHW:
+
+==============  ======================  =====  =====  =============
+network         size                    bf16   cl     cl + bf16
+==============  ======================  =====  =====  =============
+zhong           480x640                 0.90   0.77   0.81
+zhong_baseline  256x320                 0.84   0.97   0.75
+anet            256x256                 1.33   1.49   1.58
+unet            256x320                 0.89   1.63   1.13
+==============  ======================  =====  =====  =============
+
+So channels-last is on by default for ``anet`` and ``unet`` and off for the Zhong networks
+(whose few-channel, full-resolution layers oneDNN runs slower in NHWC). bfloat16 autocast is off
+everywhere: it never beats the best fp32 layout by more than ~5 %, and it would cost precision.
+On CUDA both are on (bf16 autocast where supported, else fp16 with gradient scaling).
 """
 
 from __future__ import annotations
@@ -16,9 +30,10 @@ import torch
 from trainer import dist
 from trainer.config import ConfigError, TrainConfig
 
-#: CPU defaults of the ``auto`` speed switches (see benchmarks/train_throughput.py).
+#: CPU default of ``cpu_bf16: auto`` (see the table above).
 CPU_BF16_DEFAULT = False
-CPU_CHANNELS_LAST_DEFAULT = False
+#: Networks whose CPU training is faster in channels-last layout (``channels_last: auto``).
+CPU_CHANNELS_LAST_MODELS = frozenset({"anet", "unet"})
 
 
 def select_device(spec: str) -> torch.device:
@@ -68,7 +83,7 @@ class Precision:
 
 
 def choose_precision(config: TrainConfig, device: torch.device) -> Precision:
-    """Resolve ``amp``/``cpu_bf16``/``channels_last`` (None = auto) for ``device``."""
+    """Resolve ``amp``/``cpu_bf16``/``channels_last`` (None = auto) for ``device`` and the network."""
     if device.type == "cuda":
         amp = True if config.amp is None else config.amp
         bf16 = amp and torch.cuda.is_bf16_supported()
@@ -77,7 +92,8 @@ def choose_precision(config: TrainConfig, device: torch.device) -> Precision:
         return Precision(dtype, channels_last, grad_scaler=amp and not bf16)
     if device.type == "cpu":
         bf16 = CPU_BF16_DEFAULT if config.cpu_bf16 is None else config.cpu_bf16
-        channels_last = CPU_CHANNELS_LAST_DEFAULT if config.channels_last is None else config.channels_last
+        auto_layout = config.model in CPU_CHANNELS_LAST_MODELS
+        channels_last = auto_layout if config.channels_last is None else config.channels_last
         return Precision(torch.bfloat16 if bf16 else None, channels_last, grad_scaler=False)
     return Precision(None, bool(config.channels_last), grad_scaler=False)
 

@@ -21,6 +21,7 @@ from trainer.config import (
     save_yaml,
     to_dict,
 )
+from trainer.runtime import choose_precision
 from trainer.schedule import build_optimizer, lr_factor
 
 
@@ -150,3 +151,13 @@ def test_optimizers() -> None:
     sgd = build_optimizer(TrainConfig(optimizer="sgd", momentum=0.8, weight_decay=1e-4), iter(params))
     assert isinstance(sgd, torch.optim.SGD)
     assert sgd.param_groups[0]["momentum"] == 0.8 and math.isclose(sgd.param_groups[0]["weight_decay"], 1e-4)
+
+
+def test_cpu_precision_defaults_follow_the_measurements() -> None:
+    cpu = torch.device("cpu")
+    zhong = choose_precision(TrainConfig(model="zhong"), cpu)
+    assert zhong.autocast_dtype is None and not zhong.channels_last
+    anet = choose_precision(TrainConfig(model="anet"), cpu)
+    assert anet.autocast_dtype is None and anet.channels_last
+    forced = choose_precision(TrainConfig(model="zhong", cpu_bf16=True, channels_last=True), cpu)
+    assert forced.autocast_dtype == torch.bfloat16 and forced.channels_last and not forced.grad_scaler
