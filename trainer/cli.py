@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+# OpenMP threads that spin while waiting are what makes two-thread training collapse when the
+# cores are shared (other processes, the GUI's own inference): measured 1-4 images/s spinning vs
+# 7-13 sleeping for the Zhong net on a busy 2-core machine. Must be set before torch is imported;
+# an explicit setting in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from trainer import __version__
 
