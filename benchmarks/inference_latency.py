@@ -9,7 +9,7 @@ All variants of one case are timed **interleaved** (round-robin, rotating the or
 so a colleague's job slowing the shared CPU slows all of them alike; median and p90 of
 ``--runs`` timed calls after ``--warmup`` calls each. Variants:
 
-* torch eager fp32 (NCHW and channels_last), torch bf16 autocast;
+* torch eager fp32 (NCHW and channels_last), torch bf16 autocast with ``--bf16``;
 * onnxruntime fp32 on the plain export (``torch.onnx.export(dynamo=True)``, dynamic H/W);
 * onnxruntime fp32 on ``optimize_for_inference`` exports (``trainer/models/inference.py``):
   "optimised" = BN folded into the transposed convs, few-channel conv + 1x1 conv pairs merged,
@@ -339,10 +339,14 @@ def run_case(
 
     variants: dict[str, Runner] = {}
     if model is not None:
-        torch.set_num_threads(args.threads)
-        variants["torch eager fp32"] = torch_runner(model, image)
-        variants["torch eager fp32 channels_last"] = torch_runner(_copy(model), image, channels_last=True)
-        variants["torch bf16 autocast"] = torch_runner(_copy(model), image, bf16=True)
+        # same thread count as the best onnxruntime set unless told: on a loaded machine a
+        # 2-thread OpenMP region waits for its descheduled thread at every barrier
+        torch.set_num_threads(args.torch_threads or best.threads)
+        suffix = f" ({torch.get_num_threads()} thr)"
+        variants["torch eager fp32" + suffix] = torch_runner(model, image)
+        variants["torch fp32 channels_last" + suffix] = torch_runner(_copy(model), image, channels_last=True)
+        if args.bf16:
+            variants["torch bf16 autocast" + suffix] = torch_runner(_copy(model), image, bf16=True)
     for key, path in paths.items():
         variants[f"ort {key}"] = session_runner(path, best, image)
     cpu: dict[str, list[float]] = {}
@@ -351,7 +355,7 @@ def run_case(
     cost = count_cost(create_model(name), size) if model is not None else None
     flops = cost.flops if cost is not None else None
     bound = flops / peak if flops is not None else None
-    reference = variants["torch eager fp32"]() if "torch eager fp32" in variants else variants["ort fp32"]()
+    reference = next(iter(variants.values()))()  # torch eager fp32, or ort fp32 with --onnx
     print(f"   best options: {best.label()}; load average {os.getloadavg()[0]:.2f}")
     if cost is not None and bound is not None:
         traffic = sum(
@@ -398,7 +402,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=50, help="timed calls per variant (default 50)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed calls per variant first")
     parser.add_argument("--search-runs", type=int, default=15, help="timed calls per session-option set")
-    parser.add_argument("--threads", type=int, default=2, help="threads (torch and onnxruntime)")
+    parser.add_argument("--threads", type=int, default=2, help="most threads to try (default 2)")
+    parser.add_argument(
+        "--torch-threads", type=int, default=0, help="torch threads (default: the best onnxruntime count)"
+    )
     parser.add_argument("--calib", type=int, default=8, help="calibration images for int8")
     parser.add_argument("--data", type=Path, default=None, help="folder of real images (calibration + input)")
     parser.add_argument(
@@ -409,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
         help="use this trained export for network NAME (repeatable)",
     )
     parser.add_argument("--no-int8", action="store_true", help="skip the int8 variants")
+    parser.add_argument(
+        "--bf16", action="store_true", help="add torch bf16 autocast (no AMX here: slower than fp32)"
+    )
     parser.add_argument("--profile", action="store_true", help="print the slowest onnxruntime nodes")
     parser.add_argument(
         "--peak", type=float, default=None, help="fp32 GEMM peak in GFLOP/s (default: measure now)"
