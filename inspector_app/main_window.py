@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector_app.canvas import CanvasView
-from inspector_app.core.classes import ClassTable, ClassTableError
+from inspector_app.core.classes import ClassInfo, ClassTable, ClassTableError
 from inspector_app.editing import AnnotationSession
 from inspector_app.filelist.model import FileListModel
 from inspector_app.filelist.scanner import FolderScanner
@@ -72,6 +72,7 @@ class MainWindow(NavigationMixin, PredictionsMixin, AnnotationsMixin, ReviewMixi
         self._current: LoadedImage | None = None
         self._current_name: str | None = None
         self._prediction: PredictionResult | None = None
+        self._model_classes: tuple[ClassInfo, ...] | None = None
         self._batch_dialog: BatchDialog | None = None
         self._table_source = "none"
         self._remember_model = False
@@ -203,7 +204,7 @@ class MainWindow(NavigationMixin, PredictionsMixin, AnnotationsMixin, ReviewMixi
 
         self.legend.opacity_changed.connect(self._on_opacity)
         self.legend.layer_mode_changed.connect(self._on_layer_mode)
-        self.legend.visibility_changed.connect(self.canvas.set_visible_classes)
+        self.legend.visibility_changed.connect(lambda _visible: self._apply_class_visibility())
 
         self.verdict_bar.verdict_requested.connect(self.record_verdict)
         self.verdict_bar.next_unreviewed_requested.connect(self.next_unreviewed)
@@ -237,11 +238,12 @@ class MainWindow(NavigationMixin, PredictionsMixin, AnnotationsMixin, ReviewMixi
             self.notice.show_message(str(exc), "error")
         for warning in project.warnings:
             self.notice.show_message(warning, "warning")
-        table, self._table_source = self._project_class_table(project)
-        self._use_class_table(table or ClassTable.from_labels([]))
         self._current = None
         self._current_name = None
         self._prediction = None
+        table, self._table_source = self._project_class_table(project)
+        # Through class_table_changed this also joins a loaded model's classes to the table.
+        self._use_class_table(table or ClassTable.from_labels([]))
         self.file_panel.forget_current()
         self.list_model.reset(project.root, self._reviews)
         self.file_panel.set_listing(True)
@@ -321,10 +323,10 @@ class MainWindow(NavigationMixin, PredictionsMixin, AnnotationsMixin, ReviewMixi
         pixel: Any = image[y, x]
         value = str(int(pixel)) if np.ndim(pixel) == 0 else ",".join(str(int(v)) for v in pixel)
         class_name = ""
-        model = self.inference.model
-        if self._prediction is not None and model is not None:
-            index = int(self._prediction.mask[y, x])
-            class_name = model.class_table.by_index(index).name if index < len(model.class_table) else "?"
+        if self._prediction is not None:
+            index = int(self._prediction.mask[y, x])  # project indices (the class map applied)
+            table = self.session.class_table
+            class_name = table.by_index(index).name if index < len(table) else "?"
         self.status.set_cursor(x, y, class_name, value)
 
     def _update_class_filters(self) -> None:

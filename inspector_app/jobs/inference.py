@@ -4,9 +4,11 @@ Requests go through a mailbox rather than the Qt event queue: the GUI puts the n
 request in a slot (replacing an older one that has not started) and wakes the worker, so paging
 quickly through 50 images runs the model for the image the operator stops on, not for all 50.
 
-Every request carries ``(request id, image id, model id)``. The worker returns results with the
-same ids; the service on the GUI thread delivers only the result of the newest request for the
-current model, and caches every result per ``(image id, model id)`` in a byte-bounded LRU, so
+Every request carries ``(request id, image id, model id)`` and the current
+:class:`~inspector_app.jobs.class_map.ClassMap` (model class indices -> the project's, applied
+in the worker, once per prediction). The worker returns results with the same ids; the service on
+the GUI thread delivers only the result of the newest request for the current model and class
+map, and caches results per ``(image id, model id, class map key)`` in a byte-bounded LRU, so
 going back to an image shows its prediction immediately.
 """
 
@@ -23,6 +25,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from inspector_app.jobs.cache import LruCache
+from inspector_app.jobs.class_map import ClassMap
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,15 @@ class PredictionResult:
     request_id: int
     image_id: str
     model_id: str
-    mask: np.ndarray  # uint8 HxW class indices (model's class table)
+    #: uint8 HxW class indices: the project's when a class map was set, else the model's.
+    mask: np.ndarray
     elapsed_ms: float  # model run time reported by the predictor
     total_ms: float  # time in the worker, including statistics
-    #: Per class index: (area in pixels, connected regions), from core.masks.region_stats.
+    #: Per class index of ``mask``: (area in pixels, connected regions), from
+    #: region_stats (may be shorter than the class table: missing = (0, 0)).
     stats: tuple[tuple[int, int], ...] = ()
+    #: :attr:`ClassMap.key` of the map applied to ``mask`` ("" = none: the model's indices).
+    class_map_key: str = ""
     #: ``threading.get_ident()`` of the thread that ran the model (tests assert it).
     thread_ident: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -69,6 +76,11 @@ class _PredictRequest:
     model_id: str
     image: np.ndarray
     prefetch: bool = False
+    class_map: ClassMap | None = None
+
+
+def _map_key(class_map: ClassMap | None) -> str:
+    return class_map.key if class_map is not None else ""
 
 
 class _Worker(QObject):
@@ -160,8 +172,12 @@ class _Worker(QObject):
             prediction = predictor.predict(request.image)
             from inspector_app.core.masks import region_stats
 
+            mask = prediction.mask
             num_classes = int(predictor.card.class_table.num_classes)
-            stats = tuple((int(a), int(r)) for a, r in region_stats(prediction.mask, num_classes))
+            if request.class_map is not None:
+                mask = request.class_map.apply(mask)
+                num_classes = request.class_map.num_classes
+            stats = tuple((int(a), int(r)) for a, r in region_stats(mask, num_classes))
         except Exception as exc:  # reported to the operator, the worker lives on
             self.predict_failed.emit(request.request_id, request.image_id, request.model_id, _reason(exc))
             return
@@ -170,10 +186,11 @@ class _Worker(QObject):
                 request_id=request.request_id,
                 image_id=request.image_id,
                 model_id=request.model_id,
-                mask=prediction.mask,
+                mask=mask,
                 elapsed_ms=float(prediction.elapsed_ms),
                 total_ms=(time.perf_counter() - start) * 1e3,
                 stats=stats,
+                class_map_key=_map_key(request.class_map),
                 thread_ident=threading.get_ident(),
                 extra={"prefetch": request.prefetch},
             )
@@ -189,7 +206,7 @@ class InferenceService(QObject):
     """GUI-side facade of the inference worker thread.
 
     Signals (GUI thread): ``model_changed(ModelInfo)``, ``model_failed(path, reason)``,
-    ``prediction_ready(PredictionResult)`` (only the newest request, current model),
+    ``prediction_ready(PredictionResult)`` (only the newest request, current model and class map),
     ``prediction_failed(image_id, reason)``, ``busy_changed(bool)``.
     """
 
@@ -218,14 +235,17 @@ class InferenceService(QObject):
         self._thread.start()
         self._thread_ident: int | None = None
         self.model: ModelInfo | None = None
+        #: Applied to every prediction in the worker (None: masks keep the model's indices).
+        self.class_map: ClassMap | None = None
         self._latest_request = 0
-        #: (image id, model id) of the newest request and whether its result was delivered.
-        self._latest_key: tuple[str, str] | None = None
+        #: (image id, model id, class map key) of the newest request and whether its result was
+        #: delivered.
+        self._latest_key: tuple[str, str, str] | None = None
         self._delivered = False
         self._latest_load = 0
         self._loads_pending = 0
         self._busy = False
-        self.cache: LruCache[tuple[str, str], PredictionResult] = LruCache(
+        self.cache: LruCache[tuple[str, str, str], PredictionResult] = LruCache(
             cache_bytes, lambda r: int(r.mask.nbytes) + 256
         )
         #: Results that arrived for a superseded request or another model (tests read it).
@@ -241,27 +261,55 @@ class InferenceService(QObject):
         self._wake.emit()
         return request_id
 
+    def set_class_map(self, class_map: ClassMap | None) -> bool:
+        """Number the classes of the following predictions with ``class_map``; True if it changed.
+
+        Cached results made with another map are dropped, and so are results of requests made
+        before the change that are still running: the caller asks again for what it shows.
+        """
+        if _map_key(class_map) == _map_key(self.class_map):
+            self.class_map = class_map
+            return False
+        self.class_map = class_map
+        key = _map_key(class_map)
+        self.cache.discard(lambda k: k[2] != key)
+        return True
+
+    @property
+    def class_map_key(self) -> str:
+        """Key of the class map applied to new predictions ("" = none)."""
+        return _map_key(self.class_map)
+
+    def _key(self, image_id: str, model: ModelInfo) -> tuple[str, str, str]:
+        return (image_id, model.model_id, _map_key(self.class_map))
+
     def predict(self, image_id: str, image: np.ndarray) -> PredictionResult | None:
         """Ask for the current model's prediction of ``image``.
 
         Returns the cached result at once when there is one (no signal then); otherwise queues
         the request (replacing an older one not started yet) and returns None:
-        ``prediction_ready`` follows unless a newer request supersedes it.
+        ``prediction_ready`` follows unless a newer request supersedes it. Asking again for what
+        the newest request, still outstanding, asks for queues nothing more.
         """
         model = self.model
         if model is None:
             return None
+        key = self._key(image_id, model)
+        if key == self._latest_key and self._busy and not self._delivered:
+            return None
         request_id = next(self._ids)
         self._latest_request = request_id
-        self._latest_key = (image_id, model.model_id)
-        cached = self.cache.get((image_id, model.model_id))
+        self._latest_key = key
+        cached = self.cache.get(key)
         if cached is not None:
             self._delivered = True
             self._worker.drop_pending()
             self._set_busy(False)
             return cached
         self._delivered = False
-        self._worker.post_predict(_PredictRequest(request_id, image_id, model.model_id, image))
+        self._worker.post_predict(
+            _PredictRequest(request_id, image_id, model.model_id, image, class_map=self.class_map)
+        )
         self._set_busy(True)
         self._wake.emit()
         return None
@@ -269,10 +317,12 @@ class InferenceService(QObject):
     def prefetch(self, image_id: str, image: np.ndarray) -> None:
         """Predict ``image`` into the cache when the worker has nothing newer to do."""
         model = self.model
-        if model is None or (image_id, model.model_id) in self.cache:
+        if model is None or self._key(image_id, model) in self.cache:
             return
         self._worker.post_predict(
-            _PredictRequest(next(self._ids), image_id, model.model_id, image, prefetch=True)
+            _PredictRequest(
+                next(self._ids), image_id, model.model_id, image, prefetch=True, class_map=self.class_map
+            )
         )
         self._wake.emit()
 
@@ -284,10 +334,10 @@ class InferenceService(QObject):
         self._set_busy(False)
 
     def cached(self, image_id: str) -> PredictionResult | None:
-        """The current model's cached result for ``image_id``."""
+        """The current model's cached result for ``image_id`` (current class map)."""
         if self.model is None:
             return None
-        return self.cache.get((image_id, self.model.model_id))
+        return self.cache.get(self._key(image_id, self.model))
 
     @property
     def loading(self) -> bool:
@@ -325,6 +375,9 @@ class InferenceService(QObject):
     def _on_loaded(self, request_id: int, info: ModelInfo) -> None:
         self._loads_pending = max(0, self._loads_pending - 1)
         self.model = info
+        # The previous model's class map numbers another table: masks keep the new model's
+        # indices until the owner sets the new model's map (on model_changed).
+        self.class_map = None
         self.cache.discard(lambda key: key[1] != info.model_id)
         self.model_changed.emit(info)
 
@@ -335,9 +388,11 @@ class InferenceService(QObject):
 
     @Slot(object)
     def _on_predicted(self, result: PredictionResult) -> None:
-        self.cache.put((result.image_id, result.model_id), result)
-        current = self.model is not None and result.model_id == self.model.model_id
-        key = (result.image_id, result.model_id)
+        key = (result.image_id, result.model_id, result.class_map_key)
+        current = self.model is not None and key == self._key(result.image_id, self.model)
+        if current:
+            # Results of another model or class map are never asked for again: not cached.
+            self.cache.put(key, result)
         if result.extra.get("prefetch"):
             # A prefetch that finishes after the operator already moved to its image serves as
             # the answer (the duplicate request then arrives already delivered and is dropped).

@@ -149,6 +149,9 @@ class AnnotationsMixin(StationBase):
         ):
             self._persist_class_table()
         self._update_class_filters()
+        if self._sync_class_map() and self._current is not None:
+            self._request_prediction()  # the shown prediction was numbered the old way
+        self._apply_class_visibility()  # a grown table: its new classes are visible
 
     def _persist_class_table(self) -> bool:
         if self.project is None:
@@ -162,7 +165,11 @@ class AnnotationsMixin(StationBase):
         return True
 
     def accept_prediction(self, classes: list[int] | None) -> int:
-        """Turn the shown prediction (all classes or some) into polygons: one undoable edit."""
+        """Turn the shown prediction (all classes or some) into polygons: one undoable edit.
+
+        ``classes`` and the prediction's mask are in project class indices (the class map was
+        applied in the worker), so labels come from the session's table.
+        """
         model = self.inference.model
         if self._prediction is None or model is None or self.session.image_path is None:
             self.notice.show_message("There is no prediction for this image yet.", "warning")
@@ -170,6 +177,6 @@ class AnnotationsMixin(StationBase):
         settings = self.project.settings if self.project else None
         tolerance = settings.accept_tolerance if settings else 1.0
         mask = without_specks(self._prediction.mask, settings.accept_min_area if settings else 0)
-        ids = self.session.accept_prediction(mask, classes, tolerance, class_table=model.class_table)
+        ids = self.session.accept_prediction(mask, classes, tolerance, class_table=self.session.class_table)
         self.notice.show_message(f"{len(ids)} shape(s) added from the prediction (Ctrl+Z undoes).", "info")
         return len(ids)

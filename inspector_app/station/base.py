@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMainWindow, QSplitter, QToolBar
 
 if TYPE_CHECKING:
     from inspector_app.canvas import CanvasView
-    from inspector_app.core.classes import ClassTable
+    from inspector_app.core.classes import ClassInfo, ClassTable
     from inspector_app.editing import AnnotationSession
     from inspector_app.filelist.entries import FileEntry
     from inspector_app.filelist.model import FileListModel
@@ -48,6 +48,9 @@ class StationBase(QMainWindow):
     _current: LoadedImage | None
     _current_name: str | None
     _prediction: PredictionResult | None
+    #: The model's classes as the project numbers them (legend rows, accept menu); None until
+    #: worked out for the current model and table.
+    _model_classes: tuple[ClassInfo, ...] | None
     _batch_dialog: BatchDialog | None
     #: Where the session's class table came from: project | folder | model | none.
     _table_source: str
@@ -116,7 +119,20 @@ class StationBase(QMainWindow):
     def _use_class_table(self, table: ClassTable) -> None:
         raise NotImplementedError
 
+    def _persist_class_table(self) -> bool:
+        raise NotImplementedError
+
+    def _sync_class_map(self) -> bool:
+        raise NotImplementedError
+
+    def _apply_class_visibility(self) -> None:
+        raise NotImplementedError
+
     def _update_summary(self) -> None:
+        raise NotImplementedError
+
+    def prediction_stats(self, result: PredictionResult) -> dict[str, tuple[int, int]]:
+        """label -> (area px, regions) of every class the model predicts (predictions)."""
         raise NotImplementedError
 
     def _update_class_filters(self) -> None:

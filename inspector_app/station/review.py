@@ -27,8 +27,7 @@ class ReviewMixin(StationBase):
         model_id = ""
         if self._prediction is not None and model is not None:
             model_id = model.model_id
-            labels = model.class_table.labels
-            areas = {labels[i]: a for i, (a, _r) in enumerate(self._prediction.stats) if i > 0}
+            areas = {label: a for label, (a, _r) in self.prediction_stats(self._prediction).items()}
         try:
             digest = content_hash(loaded.path)
         except OSError:
@@ -60,9 +59,12 @@ class ReviewMixin(StationBase):
 
     def _update_summary(self) -> None:
         summary = summarize(self._reviews.values(), self.list_model.rowCount())
-        model = self.inference.model
-        table = model.class_table if model is not None else self.session.class_table
-        classes = [(c.label, c.name, c.color) for c in table.classes[1:]]
+        # The model's classes as the project names and colours them (as in the legend), else
+        # the project's classes.
+        infos = self._model_classes if self.inference.model is not None else None
+        if infos is None:
+            infos = tuple(self.session.class_table.classes[1:])
+        classes = [(c.label, c.name, c.color) for c in infos]
         self.summary.set_summary(summary, classes)
 
     def export_csv(self, path: str | Path) -> int:

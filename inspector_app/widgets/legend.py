@@ -1,14 +1,15 @@
 """Overlay controls and legend: layer mode, opacity, and per class colour / name / area / regions.
 
-The legend lists the *model's* classes (the indices of the predicted mask): a check box per class
-toggles its visibility on the canvas, and the statistics of the image on screen are shown as
-pixels, percent of the image and connected regions (``core.masks.region_stats``, computed in the
-inference worker).
+The legend lists the classes the model predicts, as the *project's* class table numbers, names and
+colours them (the station maps the model's indices onto the project's, see
+:mod:`inspector_app.jobs.class_map`): a check box per class toggles its visibility on the canvas,
+and the statistics of the image on screen are shown as pixels, percent of the image and connected
+regions (``region_stats``, computed in the inference worker, indexed by project class index).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -58,7 +59,8 @@ class LegendPanel(QWidget):
     """Layer mode buttons, opacity slider and the class legend table.
 
     Signals: ``opacity_changed(float 0..1)``, ``layer_mode_changed(str)``,
-    ``visibility_changed(list[int])`` (visible class indices, background excluded).
+    ``visibility_changed(list[int])`` (visible class indices of the listed classes, background
+    excluded; :meth:`hidden_classes` gives the unchecked ones).
     """
 
     opacity_changed = Signal(float)
@@ -67,7 +69,7 @@ class LegendPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._classes: list[Any] = []  # ClassInfo of the model's table, background excluded
+        self._classes: list[Any] = []  # ClassInfo (project indices) of the listed classes
         self._updating = False
 
         self.mode_buttons: dict[str, QPushButton] = {}
@@ -151,9 +153,9 @@ class LegendPanel(QWidget):
         self.opacity_changed.emit(value / 100.0)
 
     # --- legend ------------------------------------------------------------------------------------
-    def set_classes(self, class_table: Any) -> None:
-        """Show the classes of a (model's) class table, all visible, without statistics."""
-        self._classes = list(class_table.classes[1:]) if class_table is not None else []
+    def set_classes(self, classes: Iterable[Any] | None) -> None:
+        """List these ``ClassInfo`` (background left out by the caller), all visible, no statistics."""
+        self._classes = list(classes) if classes is not None else []
         self._updating = True
         self.table.setRowCount(len(self._classes))
         for row, info in enumerate(self._classes):
@@ -210,6 +212,11 @@ class LegendPanel(QWidget):
             if item is not None and item.checkState() == Qt.CheckState.Checked:
                 out.append(info.index)
         return out
+
+    def hidden_classes(self) -> list[int]:
+        """Indices of the unchecked classes."""
+        visible = set(self.visible_classes())
+        return [info.index for info in self._classes if info.index not in visible]
 
     def set_class_visible(self, index: int, visible: bool) -> None:
         """Check or uncheck one class (emits ``visibility_changed``)."""
