@@ -264,3 +264,22 @@ def test_training_ends_with_onnx_export(
     assert [c["label"] for c in card["classes"]] == ["_background_", "scratch", "stain", "pit"]
     assert card["architecture"] == "zhong" and card["output"] == "softmax"
     assert events[-1].type == "finished" and events[-1].status == "ok"
+
+
+def test_same_seed_same_weights(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Split, sampling, augmentation and initialisation all follow the seed."""
+    options = ["--data", str(tiny_dataset), "--model", "zhong_baseline", "--threads", "1", "--no-export",
+               "--epochs", "2", "--val-fraction", "0.34", "--vflip", "0.5", "--brightness", "0.2",
+               "--sampling", "rare"]  # fmt: skip
+    states = []
+    for name in ("a", "b"):
+        assert train(capsys, *options, "--run-dir", str(tmp_path / name))[0] == 0
+        states.append(load_checkpoint(tmp_path / name / "last.pt")["state_dict"])
+    for key, value in states[0].items():
+        assert torch.equal(value, states[1][key]), key
+    assert (tmp_path / "a" / "split.json").read_text() == (tmp_path / "b" / "split.json").read_text()
+    assert train(capsys, *options, "--run-dir", str(tmp_path / "c"), "--seed", "1")[0] == 0
+    other = load_checkpoint(tmp_path / "c" / "last.pt")["state_dict"]
+    assert any(not torch.equal(v, other[k]) for k, v in states[0].items())
