@@ -250,8 +250,9 @@ class TrainConfig:
     threads: int | None = field(
         default=None, metadata=_meta("torch CPU threads (default: cores / processes)")
     )
-    workers: int = field(
-        default=0, metadata=_meta("data loader worker processes (0: load in the training process)")
+    workers: int | None = field(
+        default=None,
+        metadata=_meta("data loader worker processes (default: 0 on CPU - same cores -, 4 on CUDA)"),
     )
     progress: bool = field(default=True, metadata=_meta("tqdm progress bar on stderr"))
     log_every: int = field(default=10, metadata=_meta("emit a progress event every N steps"))
@@ -389,7 +390,7 @@ def validate(config: TrainConfig) -> None:
         value = getattr(config, key)
         if value is not None and value < 1:
             raise ConfigError(f"{key} must be >= 1, got {value}")
-    if config.workers < 0:
+    if config.workers is not None and config.workers < 0:
         raise ConfigError(f"workers must be >= 0, got {config.workers}")
     if config.lr <= 0:
         raise ConfigError(f"lr must be > 0, got {config.lr}")

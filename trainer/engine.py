@@ -290,9 +290,11 @@ class Trainer:
             rank=self.rank,
             world=self.world,
         )
+        # On a CPU the workers would compete with training for the same cores; a GPU needs them.
+        workers = config.workers if config.workers is not None else (4 if self.device.type == "cuda" else 0)
         common: dict[str, Any] = {
             "collate_fn": functools.partial(collate, channels=config.input_channels),
-            "num_workers": config.workers,
+            "num_workers": workers,
             "pin_memory": self.device.type == "cuda",
         }
         # Dropping a ragged last batch keeps BatchNorm away from batches of one image.

@@ -283,3 +283,17 @@ def test_same_seed_same_weights(
     assert train(capsys, *options, "--run-dir", str(tmp_path / "c"), "--seed", "1")[0] == 0
     other = load_checkpoint(tmp_path / "c" / "last.pt")["state_dict"]
     assert any(not torch.equal(v, other[k]) for k, v in states[0].items())
+
+
+def test_loader_workers_do_not_change_the_result(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["--data", str(tiny_dataset), "--model", "zhong_baseline", "--threads", "1", "--no-export",
+               "--epochs", "1", "--hflip", "0.5", "--contrast", "0.2"]  # fmt: skip
+    states = []
+    for workers in ("0", "2"):
+        run = tmp_path / f"w{workers}"
+        assert train(capsys, *options, "--run-dir", str(run), "--workers", workers)[0] == 0
+        states.append(load_checkpoint(run / "last.pt")["state_dict"])
+    for key, value in states[0].items():
+        assert torch.equal(value, states[1][key]), key
