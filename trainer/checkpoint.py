@@ -17,14 +17,18 @@ would change what the model's outputs mean.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from inspector_app.core.classes import ClassTable
+from trainer.config import ConfigError, TrainConfig
 
 LAST = "last.pt"
 BEST = "best.pt"
@@ -136,3 +140,80 @@ def adapt_state_dict(
         result[name] = grown_tensor
         grown.append(name)
     return result, grown
+
+
+def load_sources(
+    config: TrainConfig, run_dir: Path
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, Path | None, str | None]:
+    """What a run starts from: (resumed last.pt, fine-tuning parent, its path, the parent's model id).
+
+    A fresh run refuses a run folder that already has checkpoints (ConfigError): overwriting a
+    finished run by accident would lose it. The parent's model id is read from the ``model.json``
+    card beside its checkpoint, when there is one.
+    """
+    resumed = parent = None
+    path: Path | None = None
+    parent_id: str | None = None
+    if config.resume:
+        resumed = load_checkpoint(run_dir / LAST)
+    elif (run_dir / LAST).exists() or (run_dir / BEST).exists():
+        raise ConfigError(
+            f"run folder {run_dir} already holds a run (last.pt/best.pt): pass --resume to "
+            f"continue it, or choose another --run-dir"
+        )
+    if config.init and resumed is None:
+        path = resolve_init(config.init)
+        parent = load_checkpoint(path)
+        card = path.parent / "model.json"
+        if card.is_file():
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                model_id = json.loads(card.read_text(encoding="utf-8")).get("model_id")
+                parent_id = str(model_id) if model_id else None
+    return resumed, parent, path, parent_id
+
+
+def build_model(
+    config: TrainConfig, table: ClassTable, source: dict[str, Any] | None, resumed: bool
+) -> tuple[nn.Module, dict[str, Any], list[str]]:
+    """The network of ``config`` with the weights of ``source`` (resumed or fine-tuned).
+
+    Returns the model, its complete constructor options (what checkpoints store) and the names of
+    the tensors grown for new classes. ``in_channels`` follows ``input_channels``.
+    """
+    from trainer.models import create_model, list_models, model_arguments
+
+    outputs = 1 if config.binary else table.num_classes
+    if config.model not in list_models():
+        raise ConfigError(f"unknown model {config.model!r}; known models: {', '.join(list_models())}")
+    options = dict(config.model_options)
+    if "in_channels" in model_arguments(config.model):
+        given = options.setdefault("in_channels", config.input_channels)
+        if given != config.input_channels:
+            raise ConfigError(
+                f"model_options in_channels={given} contradicts input_channels={config.input_channels}"
+            )
+    try:
+        model = create_model(config.model, num_classes=outputs, **options)
+    except TypeError as exc:
+        raise ConfigError(f"model_options: {exc}") from None
+    options_of = getattr(model, "options", None)
+    full_options = dict(options_of()) if callable(options_of) else options
+    if source is None:
+        return model, full_options, []
+    if source["model"] != config.model:
+        raise CheckpointError(f"the checkpoint is a {source['model']!r} network, not {config.model!r}")
+    old_outputs = int(source["num_classes"])
+    if (old_outputs == 1) != (outputs == 1):
+        kind = {True: "binary (one logit)", False: "multi-class"}
+        raise CheckpointError(
+            f"the checkpoint is {kind[old_outputs == 1]} but this run is {kind[outputs == 1]} "
+            f"(binary: {config.binary})"
+        )
+    if resumed:
+        model.load_state_dict(source["state_dict"])
+        return model, full_options, []
+    old_table = ClassTable.from_dict(source["class_table"])
+    mapping = class_mapping(old_table, table) if outputs > 1 else [(0, 0)]
+    state, grown = adapt_state_dict(source["state_dict"], model.state_dict(), mapping, old_outputs, outputs)
+    model.load_state_dict(state)
+    return model, full_options, grown

@@ -16,10 +16,7 @@ and all-reduces the confusion matrix, and only rank 0 writes files and events.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import importlib.util
-import json
 import math
 import os
 import signal
@@ -39,31 +36,16 @@ from torch.utils.data import DataLoader
 from inspector_app.core.classes import BACKGROUND_LABEL, ClassTable
 from inspector_app.core.protocol import Checkpoint, Finished, Metrics, Progress, Started
 from trainer import dist
-from trainer.checkpoint import (
-    BEST,
-    LAST,
-    CheckpointError,
-    adapt_state_dict,
-    class_mapping,
-    load_checkpoint,
-    resolve_init,
-    save_checkpoint,
-)
+from trainer.checkpoint import BEST, LAST, CheckpointError, build_model, load_sources, save_checkpoint
 from trainer.config import ConfigError, TrainConfig, save_yaml, to_dict
 from trainer.data import (
-    Augmenter,
-    AugmentParams,
     DataError,
     PreparedData,
-    SegmentationDataset,
-    ShardSampler,
     TrainSampler,
+    build_loaders,
     channel_stats,
-    class_rarity,
-    collate,
     describe_table,
     prepare_data,
-    sample_weights,
     save_split,
 )
 from trainer.distributed import broadcast_buffers
@@ -170,69 +152,15 @@ class Trainer:
     # --- setup -------------------------------------------------------------------------------
     def _load_sources(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """(the resumed run's last.pt, the fine-tuning parent checkpoint)."""
-        config = self.config
-        resumed = parent = None
-        if config.resume:
-            resumed = load_checkpoint(self.run_dir / LAST)
-        elif (self.run_dir / LAST).exists() or (self.run_dir / BEST).exists():
-            raise ConfigError(
-                f"run folder {self.run_dir} already holds a run (last.pt/best.pt): pass --resume to "
-                f"continue it, or choose another --run-dir"
-            )
-        if config.init and resumed is None:
-            path = resolve_init(config.init)
-            parent = load_checkpoint(path)
-            card = path.parent / "model.json"
-            if card.is_file():
-                with contextlib.suppress(OSError, ValueError, AttributeError):
-                    model_id = json.loads(card.read_text(encoding="utf-8")).get("model_id")
-                    self.parent = str(model_id) if model_id else None
+        resumed, parent, path, self.parent = load_sources(self.config, self.run_dir)
+        if parent is not None:
             self.log.info(f"fine-tuning from {path} ({parent['model']}, epoch {parent.get('epoch')})")
         return resumed, parent
 
     def _build_model(self, table: ClassTable, source: dict[str, Any] | None, resumed: bool) -> nn.Module:
-        from trainer.models import create_model, list_models, model_arguments
-
-        config = self.config
-        outputs = 1 if config.binary else table.num_classes
-        if config.model not in list_models():
-            raise ConfigError(f"unknown model {config.model!r}; known models: {', '.join(list_models())}")
-        options = dict(config.model_options)
-        if "in_channels" in model_arguments(config.model):
-            given = options.setdefault("in_channels", config.input_channels)
-            if given != config.input_channels:
-                raise ConfigError(
-                    f"model_options in_channels={given} contradicts input_channels={config.input_channels}"
-                )
-        try:
-            model = create_model(config.model, num_classes=outputs, **options)
-        except TypeError as exc:
-            raise ConfigError(f"model_options: {exc}") from None
-        options_of = getattr(model, "options", None)
-        self.model_options = dict(options_of()) if callable(options_of) else options
-        if source is None:
-            return model
-        if source["model"] != config.model:
-            raise CheckpointError(f"the checkpoint is a {source['model']!r} network, not {config.model!r}")
-        old_outputs = int(source["num_classes"])
-        if (old_outputs == 1) != (outputs == 1):
-            kind = {True: "binary (one logit)", False: "multi-class"}
-            raise CheckpointError(
-                f"the checkpoint is {kind[old_outputs == 1]} but this run is {kind[outputs == 1]} "
-                f"(binary: {config.binary})"
-            )
-        if resumed:
-            model.load_state_dict(source["state_dict"])
-            return model
-        old_table = ClassTable.from_dict(source["class_table"])
-        mapping = class_mapping(old_table, table) if outputs > 1 else [(0, 0)]
-        state, grown = adapt_state_dict(
-            source["state_dict"], model.state_dict(), mapping, old_outputs, outputs
-        )
-        model.load_state_dict(state)
+        model, self.model_options, grown = build_model(self.config, table, source, resumed)
         if grown:
-            added = [lab for lab in table.labels if lab not in old_table.labels]
-            self.log.info(f"class head grown for new class(es) {added}: {', '.join(grown)}")
+            self.log.info(f"class head grown for new class(es): {', '.join(grown)}")
         return model
 
     def _resolve_stats(self, data: PreparedData, source: dict[str, Any] | None) -> None:
@@ -267,49 +195,6 @@ class Trainer:
                 )
             return list(config.class_weights)
         return None
-
-    def _loaders(self, data: PreparedData) -> tuple[DataLoader[Any], DataLoader[Any], TrainSampler]:
-        config = self.config
-        table = data.table
-        augmenter = Augmenter(AugmentParams.from_config(config), class_rarity(data.train, table.num_classes))
-        train_set = SegmentationDataset(data.train, config.input_channels, augmenter, seed=config.seed)
-        weights = None
-        if config.sampling == "rare":
-            weights = sample_weights(
-                data.train, class_rarity(data.train, table.num_classes, config.sampling_power)
-            )
-        if config.steps_per_epoch:
-            per_epoch = config.steps_per_epoch * config.batch_size * self.world
-        else:
-            per_epoch = len(train_set)
-        sampler = TrainSampler(
-            train_set,
-            num_samples=per_epoch,
-            weights=weights,
-            seed=config.seed,
-            rank=self.rank,
-            world=self.world,
-        )
-        # On a CPU the workers would compete with training for the same cores; a GPU needs them.
-        workers = config.workers if config.workers is not None else (4 if self.device.type == "cuda" else 0)
-        common: dict[str, Any] = {
-            "collate_fn": functools.partial(collate, channels=config.input_channels),
-            "num_workers": workers,
-            "pin_memory": self.device.type == "cuda",
-        }
-        # Dropping a ragged last batch keeps BatchNorm away from batches of one image.
-        drop_last = len(sampler) > config.batch_size
-        train_loader = DataLoader(
-            train_set, batch_size=config.batch_size, sampler=sampler, drop_last=drop_last, **common
-        )
-        val_set = SegmentationDataset(data.val, config.input_channels)
-        val_loader = DataLoader(
-            val_set,
-            batch_size=config.val_batch_size or config.batch_size,
-            sampler=ShardSampler(len(val_set), self.rank, self.world),
-            **common,
-        )
-        return train_loader, val_loader, sampler
 
     def setup(self) -> Session:
         """Device, sources, data, model, optimiser, loaders; writes split.json and config.yaml."""
@@ -385,8 +270,8 @@ class Trainer:
             net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
         if config.compile:
             net = torch.compile(net)  # type: ignore[assignment]
-        train_loader, val_loader, sampler = self._loaders(data)
-        steps = len(train_loader)
+        loaders = build_loaders(data, config, self.device, self.rank, self.world)
+        steps = len(loaders.train)
         labels = (BACKGROUND_LABEL, "defect") if config.binary else data.table.labels
         return Session(
             model=model,
@@ -396,9 +281,9 @@ class Trainer:
             precision=precision,
             transform=InputTransform(self.mean, self.std, self.device, precision.channels_last),
             scaler=torch.amp.GradScaler("cuda") if precision.grad_scaler else None,
-            train_loader=train_loader,
-            val_loader=val_loader,
-            sampler=sampler,
+            train_loader=loaders.train,
+            val_loader=loaders.val,
+            sampler=loaders.sampler,
             steps_per_epoch=steps,
             total_steps=steps * config.epochs,
             best_key=best_key,

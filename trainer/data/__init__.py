@@ -13,6 +13,7 @@ from trainer.data.dataset import (
     collate,
     sample_weights,
 )
+from trainer.data.loaders import Loaders, build_loaders
 from trainer.data.loading import BadSample, LoadedSample, channel_stats
 from trainer.data.prepare import PreparedData, describe_table, prepare_data
 from trainer.data.samples import DataError, Sample, find_class_table, find_samples
@@ -24,12 +25,14 @@ __all__ = [
     "BadSample",
     "DataError",
     "LoadedSample",
+    "Loaders",
     "PreparedData",
     "Sample",
     "SegmentationDataset",
     "ShardSampler",
     "Split",
     "TrainSampler",
+    "build_loaders",
     "channel_stats",
     "class_rarity",
     "collate",
