@@ -9,6 +9,10 @@ Cancellation: a ``STOP`` file in the run folder or SIGTERM/SIGINT ends the run a
 of that moment; its ``epoch`` is the last *completed* epoch, so ``--resume`` repeats the
 interrupted one.
 
+Validation scores the validation split at the training size (``input_size``); for images of
+other sizes (magnetic tile) the paper-comparable number is ``defect-train evaluate``, which scores
+at each image's native size.
+
 Distributed (torchrun): :class:`~trainer.data.TrainSampler` is a DistributedSampler that shards
 the draws, the model is wrapped in DDP (gloo on CPU, nccl on CUDA), validation shards the images
 and all-reduces the confusion matrix, and only rank 0 writes files and events.
