@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import torch
 from onnxruntime.quantization import (
@@ -168,7 +169,46 @@ def quantize(src: Path, dst: Path, images: Sequence[np.ndarray]) -> Path:
         weight_type=QuantType.QInt8,
         calibrate_method=CalibrationMethod.MinMax,
     )
+    model = onnx.load(str(dst))
+    if shuffle_before_dequantize(model):
+        onnx.save(model, str(dst))
     return dst
+
+
+def shuffle_before_dequantize(model: onnx.ModelProto) -> int:
+    """Run DepthToSpace on the quantised tensor: ``DQ -> DepthToSpace`` becomes ``DepthToSpace -> DQ``.
+
+    The quantiser leaves DepthToSpace (not in its QDQ registry) in float, so the sub-pixel
+    network's last shuffle moves 4-byte values; a per-tensor DequantizeLinear commutes with any
+    permutation, and onnxruntime's DepthToSpace accepts uint8. Returns the number of rewrites.
+    """
+    graph = model.graph
+    producers = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, int] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers[name] = consumers.get(name, 0) + 1
+    outputs = {o.name for o in graph.output}
+    rewrites = 0
+    for node in list(graph.node):
+        if node.op_type != "DepthToSpace":
+            continue
+        dq = producers.get(node.input[0])
+        if dq is None or dq.op_type != "DequantizeLinear" or consumers.get(dq.output[0], 0) != 1:
+            continue
+        if dq.output[0] in outputs or any(a.name == "axis" for a in dq.attribute):
+            continue  # per-channel dequantisation does not commute with a channel shuffle
+        shuffled = node.output[0] + "_quantized"
+        node.input[0] = dq.input[0]
+        final = node.output[0]
+        node.output[0] = shuffled
+        dq.input[0] = shuffled
+        dq.output[0] = final
+        # DQ now consumes the shuffle: move it after the shuffle to keep topological order
+        graph.node.remove(dq)
+        graph.node.insert(list(graph.node).index(node) + 1, dq)
+        rewrites += 1
+    return rewrites
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,12 @@ import torch
 from torch import nn
 
 from trainer.models import create_model
-from trainer.models.inference import SubPixelConvTranspose2d, optimize_for_inference, subpixel_macs_factor
+from trainer.models.inference import (
+    SubPixelConvTranspose2d,
+    optimize_for_inference,
+    pixel_shuffle_by_transposes,
+    subpixel_macs_factor,
+)
 
 
 def _calibrated(model: nn.Module) -> nn.Module:
@@ -43,6 +48,12 @@ def test_subpixel_equals_transposed_conv(kernel: int, stride: int, padding: int,
         actual = sub(x)
     assert actual.shape == expected.shape == (2, 5, 7 * stride, 9 * stride)
     torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_pixel_shuffle_by_transposes(scale: int) -> None:
+    x = torch.randn(2, 5 * scale * scale, 4, 6)
+    assert torch.equal(pixel_shuffle_by_transposes(x, scale), nn.functional.pixel_shuffle(x, scale))
 
 
 def test_unsupported_transposed_convs_are_left_alone() -> None:

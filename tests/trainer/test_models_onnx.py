@@ -134,3 +134,37 @@ def test_torchscript_exporter_also_keeps_zhong_size_independent(tmp_path: Path) 
             expected = model(x).numpy()
         (actual,) = session.run(None, {"image": x.numpy()})
         assert float(np.abs(actual - expected).max()) <= 1e-4
+
+
+@pytest.mark.parametrize(
+    ("name", "subpixel", "sizes"),
+    [
+        ("zhong", True, [(96, 128), (480, 640)]),
+        pytest.param("anet", False, [(224, 224), (128, 96)], marks=pytest.mark.slow),
+    ],
+)
+def test_inference_rewrite_exports_with_dynamic_sizes(
+    name: str, subpixel: bool, sizes: list[tuple[int, int]], tmp_path: Path
+) -> None:
+    # optimize_for_inference's graph (folded BN, merged convs, LeakyReLU for PReLU, sub-pixel
+    # transposed convs with a reshape/transpose shuffle) keeps H and W symbolic in the export
+    from trainer.models.inference import optimize_for_inference
+
+    torch.manual_seed(0)
+    model = calibrate_batchnorm(create_model(name), torch.randn(4, 3, 256, 256))
+    path = tmp_path / f"{name}_inference.onnx"
+    export_dynamic(optimize_for_inference(model, subpixel=subpixel), path)
+    graph = onnx.load(str(path))
+    ops = [node.op_type for node in graph.graph.node]
+    assert "PRelu" not in ops
+    # A-Net's head keeps its one BN (it follows a PReLU, not a conv)
+    assert ops.count("BatchNormalization") == (1 if name == "anet" else 0)
+    assert ("ConvTranspose" in ops) != subpixel
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for height, width in sizes:
+        x = torch.randn(1, 3, height, width)
+        with torch.no_grad():
+            expected = model(x).numpy()
+        (actual,) = session.run(None, {"image": x.numpy()})
+        assert actual.shape == expected.shape
+        assert float(np.abs(actual - expected).max()) <= 1e-4

@@ -17,9 +17,9 @@
    outputs on the (right/bottom padded) input followed by a pixel shuffle. Each output phase
    (dy, dx) of a transposed conv is a small ordinary conv of the input, so this is an exact
    re-arrangement of the same products. It trades onnxruntime's GEMM + col2im ConvTranspose
-   for a blocked (NCHWc) Conv plus a DepthToSpace. Off by default: onnxruntime 1.31's
-   DepthToSpace moves about one element per nanosecond, so at full resolution the shuffle costs
-   as much as the col2im it replaces (see benchmarks/inference_latency.py);
+   for a blocked (NCHWc) Conv plus a pixel shuffle (written as two transposes, see
+   :func:`pixel_shuffle_by_transposes`). Off by default: at full resolution the shuffle still
+   costs about as much as the col2im it replaces in fp32 (benchmarks/inference_latency.py);
 4. a stride-1 ``ConvTranspose2d`` (Zhong's 1x1 attention fusion) becomes the equivalent
    ``Conv2d`` (flipped, transposed kernel);
 5. a ``PReLU`` with one shared slope (all of A-Net's) becomes ``LeakyReLU`` with that slope --
@@ -57,6 +57,22 @@ def _padding(module: nn.ConvTranspose2d) -> tuple[int, int] | None:
     return int(padding[0]), int(padding[1])
 
 
+def pixel_shuffle_by_transposes(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """``F.pixel_shuffle`` written as two transposes that onnxruntime runs fast.
+
+    Exported as is, ``pixel_shuffle`` becomes DepthToSpace, which onnxruntime 1.31 executes at
+    about one element per nanosecond (2.9 ms for Zhong's 5x480x640 logits on one core). The
+    same permutation as "move the column phase innermost" (an NCHW->NHWC-like transpose) then
+    "swap the row phase with the rows" (a block copy) takes 1.6 ms in float and 0.55 ms in
+    uint8 (int8 models), measured on the same core.
+    """
+    n, c, h, w = x.shape
+    channels = c // (scale * scale)
+    y = x.reshape(n * channels * scale, scale, h, w).permute(0, 2, 3, 1)  # (n c ry) h w rx
+    y = y.reshape(n * channels, scale, h, w * scale).permute(0, 2, 1, 3)  # (n c) h ry (w rx)
+    return y.reshape(n, channels, h * scale, w * scale)
+
+
 class SubPixelConvTranspose2d(nn.Module):
     """A stride-s transposed convolution computed as pad + conv (s*s*cout outputs) + shuffle."""
 
@@ -76,7 +92,7 @@ class SubPixelConvTranspose2d(nn.Module):
         y = self.conv(x)
         if self.act is not None:
             y = self.act(y)
-        return F.pixel_shuffle(y, self.scale)
+        return pixel_shuffle_by_transposes(y, self.scale)
 
     @classmethod
     def from_transposed(cls, module: nn.ConvTranspose2d) -> SubPixelConvTranspose2d | None:
