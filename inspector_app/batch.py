@@ -223,7 +223,8 @@ def run_batch(
     unreadable or fails. ``predictor`` lets a caller pass an already loaded core ``Predictor``. Raises
     :class:`BatchError` when the input folder cannot be listed or the model cannot be loaded.
     """
-    from inspector_app.core.masks import mask_to_shapes, region_stats
+    from inspector_app.core.polygons import mask_to_shapes
+    from inspector_app.core.regions import region_stats
 
     start = time.perf_counter()
     input_dir = options.input_dir
@@ -374,7 +375,7 @@ def _skipped_row(name: str, mask_path: Path | None, num_classes: int) -> _Row:
     """A CSV row for an image done earlier: statistics from its mask file when there is one."""
     if mask_path is None:
         return _Row(name, "skipped")
-    from inspector_app.core.masks import region_stats
+    from inspector_app.core.regions import region_stats
 
     mask = cv2.imread(str(mask_path), cv2.IMREAD_UNCHANGED)
     if mask is None or mask.ndim != 2:

@@ -31,7 +31,8 @@ import numpy.typing as npt
 from inspector_app.commands import CLOSED_TYPES, EditState, mark_prediction, shape_bounds, touched
 from inspector_app.core.annotations import Shape
 from inspector_app.core.classes import ClassTable
-from inspector_app.core.masks import mask_to_shapes, rasterize_shapes
+from inspector_app.core.masks import rasterize_shapes
+from inspector_app.core.polygons import mask_to_shapes
 
 __all__ = ["erase", "paint", "prediction_shapes"]
 

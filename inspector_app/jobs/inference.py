@@ -170,7 +170,7 @@ class _Worker(QObject):
         start = time.perf_counter()
         try:
             prediction = predictor.predict(request.image)
-            from inspector_app.core.masks import region_stats
+            from inspector_app.core.regions import region_stats
 
             mask = prediction.mask
             num_classes = int(predictor.card.class_table.num_classes)

@@ -1,4 +1,4 @@
-"""Dataset-wide agreement of core.masks (skipped when ../shared/datasets is absent).
+"""Dataset-wide agreement of core.masks and core.polygons (skipped when ../shared/datasets is absent).
 
 - rasterize(aluminium LabelMe JSON) vs the authors' masks: mean per-image IoU >= 0.97 required;
   we reproduce them pixel for pixel on 399 of 400 images, so the test holds the bar much higher.
@@ -17,7 +17,9 @@ import pytest
 
 from inspector_app.core.annotations import load_document
 from inspector_app.core.classes import ClassTable
-from inspector_app.core.masks import class_iou, defect_iou, mask_to_shapes, rasterize, rasterize_shapes
+from inspector_app.core.masks import rasterize, rasterize_shapes
+from inspector_app.core.polygons import mask_to_shapes
+from inspector_app.core.regions import class_iou, defect_iou
 
 
 def _mask(path: Path) -> np.ndarray:

@@ -18,7 +18,8 @@ import pytest
 
 from inspector_app.core.annotations import document_for_image, load_document, save_document
 from inspector_app.core.classes import ClassTable
-from inspector_app.core.masks import mask_to_shapes, rasterize
+from inspector_app.core.masks import rasterize
+from inspector_app.core.polygons import mask_to_shapes
 
 PROBE = Path(__file__).with_name("labelme_probe.py")
 
