@@ -1,8 +1,8 @@
 """Inference-only rewrites of a trained network that keep its function (up to fp32 round-off).
 
-``optimize_for_inference(model)`` returns a ``torch.fx.GraphModule`` in which
+``optimize_for_inference(model)`` returns a ``torch.fx.GraphModule`` (built from a deep copy;
+``model`` itself is left unchanged) in which
 
-0. (before anything else) nothing is changed in ``model`` itself: it works on a deep copy;
 1. every BatchNorm that directly follows a ``Conv2d`` or ``ConvTranspose2d`` (and is its only
    user) is folded into that conv's weights and bias. onnxruntime folds Conv+BN itself, but not
    ConvTranspose+BN, and then cannot fuse the activation either;
@@ -31,7 +31,8 @@
 
 The result is meant for export and benchmarking only (eval mode; training it is pointless as
 BN statistics are gone). MAC count of a rewritten 3x3 s2 transposed conv: 2x2 taps per output
-phase instead of the 9/4 average, i.e. 16/9 of the original: more arithmetic, far less time.
+phase instead of the 9/4 average, i.e. 16/9 of the original; whether that pays off depends on
+the runtime's conv and shuffle kernels (see 3).
 """
 
 from __future__ import annotations
