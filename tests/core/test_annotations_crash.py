@@ -143,9 +143,15 @@ def test_kill_at_random_moments(tmp_path: Path) -> None:
     generation = 0
     for _ in range(5):
         child = _start_child(target, "none", generation)
-        time.sleep(rng.uniform(0.3, 1.5))  # child start-up takes a few tenths of a second
-        saved = [int(line.split()[1]) for line in _kill(child) if line.startswith("SAVED")]
-        last_saved = saved[-1] if saved else generation
+        assert child.stdout is not None
+        # Wait for the first completed save (start-up time varies a lot on a loaded machine),
+        # then kill at a random moment of the saves that follow.
+        first = child.stdout.readline()
+        assert first.startswith("SAVED"), child.stderr.read() if child.stderr else first
+        time.sleep(rng.uniform(0.0, 0.5))
+        saved = [int(first.split()[1])]
+        saved += [int(line.split()[1]) for line in _kill(child) if line.startswith("SAVED")]
+        last_saved = saved[-1]
         found = _generation_of_complete_target(target)
         # Either the last save it reported or the one it was doing when killed (killed between
         # the rename and the print) - never anything partial, never older.
