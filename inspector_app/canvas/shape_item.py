@@ -11,19 +11,25 @@ the view commits one command; the session's ``shapes_changed`` brings a new ``Sh
 Sizes that must look the same at every zoom (outline width, handles, point markers, hit
 tolerance) are in screen pixels: the view tells every item the current scene units per screen
 pixel with :meth:`ShapeItem.set_pixel_size`.
+
+Label tags (:mod:`inspector_app.canvas.label_tag`): whether one is shown is decided for all shapes
+at once by the layer (:meth:`ShapeItem.set_tag_placed`, rules in
+:mod:`inspector_app.canvas.tag_layout`); the shape under the mouse always shows its own.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from inspector_app.canvas import geometry as geo
+from inspector_app.canvas.label_tag import LabelTag
 from inspector_app.commands import is_prediction
 from inspector_app.core.annotations import AnnotationError, Point, Shape, decode_mask
 from inspector_app.qtconvert import overlay_qimage
@@ -61,48 +67,6 @@ def _poly(points: np.ndarray) -> QPolygonF:
     return QPolygonF([QPointF(x, y) for x, y in points.tolist()])
 
 
-class LabelTag(QGraphicsItem):
-    """A shape's label in a coloured box of constant screen size, anchored above a point."""
-
-    def __init__(self, parent: QGraphicsItem) -> None:
-        super().__init__(parent)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self._font = QFont()
-        self._font.setPixelSize(12)
-        self._font.setBold(True)
-        self._text = ""
-        self._color = QColor(255, 0, 255)
-        self._rect = QRectF()
-
-    def set_text(self, text: str, color: QColor, italic: bool) -> None:
-        """Show ``text`` on a box of ``color`` (text black or white, whichever reads better)."""
-        self.prepareGeometryChange()
-        self._font.setItalic(italic)
-        self._text = text
-        self._color = color
-        metrics = QFontMetricsF(self._font)
-        width = metrics.horizontalAdvance(text) + 8
-        # Centred over the anchor, bottom 6 px above it: clear of the outline and its handle.
-        self._rect = QRectF(-width / 2, -metrics.height() - 10, width, metrics.height() + 4)
-
-    def boundingRect(self) -> QRectF:
-        return self._rect
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        box = QColor(self._color)
-        box.setAlpha(225)
-        painter.setPen(QPen(QColor(0, 0, 0, 160), 1))
-        painter.setBrush(box)
-        painter.drawRoundedRect(self._rect.adjusted(0.5, 0.5, -0.5, -0.5), 3, 3)
-        luma = 0.299 * box.red() + 0.587 * box.green() + 0.114 * box.blue()
-        painter.setPen(QColor(0, 0, 0) if luma > 140 else QColor(255, 255, 255))
-        painter.setFont(self._font)
-        painter.drawText(self._rect.adjusted(4, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, self._text)
-
-
 class ShapeItem(QGraphicsItem):
     """Draws one shape of any labelme type; see the module docstring for the editing protocol."""
 
@@ -117,6 +81,10 @@ class ShapeItem(QGraphicsItem):
         self._hover_handle: int | None = None
         self._selected_handles: frozenset[int] = frozenset()
         self._tag = LabelTag(self)
+        self._tag_enabled = True  # False: never (a drawing preview)
+        self._tag_placed = True  # the layer's layout says it fits
+        #: Called with this item when its hover state changes (the layer lays tags out again).
+        self.on_hover_changed: Callable[[ShapeItem], None] | None = None
         self._geo = QRectF()
         self._draw_as: str | None = None
         self.annotation = shape
@@ -164,13 +132,18 @@ class ShapeItem(QGraphicsItem):
             self._selected, self._locked = selected, locked
             if not selected:
                 self._selected_handles = frozenset()
+            self._show_tag()
             self.update()
 
     def set_hover(self, hover: bool, handle: int | None = None) -> None:
         """Highlight under the mouse (the shape, and optionally one handle)."""
         if (hover, handle) != (self._hover, self._hover_handle):
+            changed = hover != self._hover
             self._hover, self._hover_handle = hover, handle
+            self._show_tag()
             self.update()
+            if changed and self.on_hover_changed is not None:
+                self.on_hover_changed(self)
 
     def set_selected_handles(self, handles: frozenset[int]) -> None:
         """Vertices picked for deletion (drawn highlighted)."""
@@ -257,12 +230,51 @@ class ShapeItem(QGraphicsItem):
             anchor = QPointF(float(self._points[top, 0]), float(self._points[top, 1]))
         self._tag.setPos(anchor)
         text = self.style.name or self.annotation.label
-        pred = is_prediction(self.annotation)
-        self._tag.set_text(f"{text} (pred)" if pred else text, QColor(*self.style.color), pred)
+        self._tag.set_text(text, QColor(*self.style.color), is_prediction(self.annotation))
+        self._show_tag()
+
+    @property
+    def tag(self) -> LabelTag:
+        """The label tag (a child item)."""
+        return self._tag
 
     def set_tag_visible(self, visible: bool) -> None:
-        """Show or hide the label tag."""
-        self._tag.setVisible(visible and len(self._points) > 0)
+        """Allow or forbid the label tag altogether (drawing previews have none)."""
+        self._tag_enabled = visible
+        self._show_tag()
+
+    def set_tag_placed(self, placed: bool) -> None:
+        """The layer's decision: the tag fits (shown) or would crowd others (shown only while
+        the mouse is over this shape)."""
+        if placed != self._tag_placed:
+            self._tag_placed = placed
+            self._show_tag()
+
+    @property
+    def hovered(self) -> bool:
+        """Under the mouse: its tag is shown whatever the layout says."""
+        return self._hover
+
+    @property
+    def selected(self) -> bool:
+        """Selected (shown with handles)."""
+        return self._selected
+
+    def tag_wanted(self) -> bool:
+        """The shape can have a tag (it has points and tags are allowed)."""
+        return self._tag_enabled and len(self._points) > 0
+
+    def screen_extent(self) -> float:
+        """Largest side of the shape on screen, in screen pixels."""
+        return max(self._geo.width(), self._geo.height()) / self._px
+
+    def tag_screen_rect(self) -> QRectF:
+        """Where the tag is on screen, in screen pixels up to the view's offset (same for all)."""
+        anchor = self._tag.pos() + self.pos()
+        return self._tag.boundingRect().translated(anchor.x() / self._px, anchor.y() / self._px)
+
+    def _show_tag(self) -> None:
+        self._tag.setVisible(self.tag_wanted() and (self._tag_placed or self._hover))
 
     # ------------------------------------------------------------------ hit testing
     def hit(self, x: float, y: float, tol: float) -> Hit | None:

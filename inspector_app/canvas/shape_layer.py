@@ -4,7 +4,9 @@
 On ``shapes_changed`` it compares the session's shapes with the items' by identity (frozen
 ``Shape`` objects are shared between snapshots), so only the shapes an edit or undo really
 changed are rebuilt; draw order follows the document. It also answers the tools' questions
-(which item is under the mouse, which items may be edited).
+(which item is under the mouse, which items may be edited), and decides which label tags are
+shown (:mod:`inspector_app.canvas.tag_layout`) whenever shapes, zoom, selection, hover or
+visibility change.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from PySide6.QtCore import QObject, QPointF, SignalInstance
 from PySide6.QtWidgets import QGraphicsScene
 
 from inspector_app.canvas.shape_item import Hit, ShapeItem, ShapeStyle
+from inspector_app.canvas.tag_layout import layout_tags
 from inspector_app.editing import AnnotationSession
 
 __all__ = ["ShapeLayer"]
@@ -81,6 +84,7 @@ class ShapeLayer(QObject):
             if item is None:
                 item = ShapeItem(sid, shape, self._style(shape.label))
                 item.set_pixel_size(self._px)
+                item.on_hover_changed = self._on_item_hover_changed
                 self._items[sid] = item
                 self._scene.addItem(item)
             elif item.annotation is not shape or item.pos() != QPointF(0, 0):
@@ -100,6 +104,7 @@ class ShapeLayer(QObject):
         selection = self.session.selection
         for item in self._order:
             item.set_state(item.shape_id in selection, self.session.is_locked(item.shape_id))
+        self.layout_tags()
 
     def _on_session_view_state_changed(self) -> None:
         self._on_session_selection_changed()
@@ -108,6 +113,14 @@ class ShapeLayer(QObject):
     def _on_session_class_table_changed(self) -> None:
         for item in self._order:
             item.set_shape(item.annotation, self._style(item.annotation.label))
+        self.layout_tags()  # other names: other tag widths
+
+    def _on_item_hover_changed(self, _item: ShapeItem) -> None:
+        self.layout_tags()
+
+    def layout_tags(self) -> int:
+        """Decide which tags are shown (see :mod:`inspector_app.canvas.tag_layout`); returns how many."""
+        return layout_tags(self._order)
 
     # ------------------------------------------------------------------ view settings
     def set_pixel_size(self, px: float) -> None:
@@ -115,6 +128,7 @@ class ShapeLayer(QObject):
         self._px = px
         for item in self._order:
             item.set_pixel_size(px)
+        self.layout_tags()
 
     def set_shown(self, shown: bool) -> None:
         """Show or hide all shapes (layer mode)."""
@@ -135,6 +149,7 @@ class ShapeLayer(QObject):
             if visible and self._classes is not None and table is not None and label in table:
                 visible = table.index_of(label) in self._classes
             item.setVisible(visible)
+        self.layout_tags()
 
     # ------------------------------------------------------------------ queries of the tools
     def items(self) -> list[ShapeItem]:
