@@ -207,3 +207,27 @@ def test_review_areas_list_counts_and_cursor_use_labels(qtbot, station: MainWind
     record = station.record_verdict("NG")
     assert record is not None
     assert dict(record.class_areas) == {"red": 375, "green": 200, "blue": 0, "dent": 0}
+
+
+def test_a_model_opened_after_the_project_is_joined_too(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "project"
+    make_folder(root, 2)
+    PROJECT.save(root / "classes.yaml")
+    window = MainWindow(operator="tester")
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+            assert window.open_path(root)
+        assert window.session.class_table.labels == PROJECT.labels
+        with qtbot.waitSignal(window.prediction_shown, timeout=WAIT_MS):
+            window.load_model(permuted_model(tmp_path / "permuted.onnx"))
+        assert window.session.class_table.labels == (*PROJECT.labels, "dent")
+        assert "dent" in window.notice.text()
+        prediction = window._prediction
+        assert prediction is not None
+        y0, _y1, x0, _x1 = RED_BOX
+        assert prediction.mask[y0, x0] == PROJECT.index_of("red")
+        assert [r[0] for r in window.legend.row_texts()] == ["Rust", "Grime", "Bruise", "dent"]
+    finally:
+        window.shutdown()
