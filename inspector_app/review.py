@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import sqlite3
@@ -22,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+from inspector_app.core.fileio import atomic_write_text
 
 VERDICTS = ("OK", "NG")
 
@@ -196,7 +199,7 @@ class ReviewLog:
     def export_csv(self, path: str | os.PathLike[str], *, all_rows: bool = False) -> int:
         """Write the current verdicts (or the whole history) as CSV; returns the number of rows.
 
-        Written to a temporary file then renamed, so a reader never sees half a file.
+        Atomic (``core.fileio``): a reader sees the old file or the whole new one. Raises OSError.
         """
         if all_rows:
             rows = self._db.execute(
@@ -226,29 +229,33 @@ def summarize(records: Iterable[ReviewRecord], total_images: int) -> ReviewSumma
 
 
 def write_csv(records: Iterable[ReviewRecord], path: str | os.PathLike[str]) -> int:
-    """Write records as CSV (header :data:`CSV_COLUMNS`) atomically; returns the row count."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Write records as CSV (header :data:`CSV_COLUMNS`) atomically; returns the row count.
+
+    Built in memory, then ``core.fileio.atomic_write_text`` (unique same-folder temp file, fsync,
+    ``os.replace``): an export interrupted at any point leaves the previous file whole and no
+    temp file, and two exports to one file never write into each other's temp file. Raises
+    :class:`OSError`.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
     count = 0
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(CSV_COLUMNS)
-        for rec in records:
-            writer.writerow(
-                [
-                    rec.image,
-                    rec.verdict,
-                    rec.category,
-                    rec.comment,
-                    rec.operator,
-                    rec.time,
-                    rec.model_id,
-                    rec.content_hash,
-                    json.dumps(dict(rec.class_areas), sort_keys=True),
-                ]
-            )
-            count += 1
-    os.replace(tmp, path)
+    for rec in records:
+        writer.writerow(
+            [
+                rec.image,
+                rec.verdict,
+                rec.category,
+                rec.comment,
+                rec.operator,
+                rec.time,
+                rec.model_id,
+                rec.content_hash,
+                json.dumps(dict(rec.class_areas), sort_keys=True),
+            ]
+        )
+        count += 1
+    atomic_write_text(path, buffer.getvalue())
     return count
 
 
