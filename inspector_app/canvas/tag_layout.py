@@ -13,7 +13,7 @@ per shape their tags cover each other and the defects. The rules, in screen pixe
    every shape of an image selected, showing every tag would bring the pile back.
 
 Runs when the shapes, the zoom, the selection, the hover or the visibility change: a sort and a
-grid lookup, well under a millisecond for a few hundred shapes.
+grid lookup, about 5 ms for 1,000 shapes on the busy 2-core development machine.
 """
 
 from __future__ import annotations
