@@ -248,7 +248,8 @@ class TrainConfig:
         default=False, metadata=_meta("torch.compile the network (slow start, faster steps)")
     )
     threads: int | None = field(
-        default=None, metadata=_meta("torch CPU threads (default: cores / processes)")
+        default=None,
+        metadata=_meta("torch CPU threads (default: the cores the load average leaves free, per process)"),
     )
     workers: int | None = field(
         default=None,

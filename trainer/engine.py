@@ -56,7 +56,14 @@ from trainer.distributed import broadcast_buffers
 from trainer.events import EventSink, setup_logging
 from trainer.losses import build_loss, median_frequency_weights
 from trainer.metrics import evaluate, summarize
-from trainer.runtime import InputTransform, Precision, choose_precision, select_device
+from trainer.runtime import (
+    InputTransform,
+    Precision,
+    choose_precision,
+    load_average,
+    select_device,
+    threads_for_load,
+)
 from trainer.schedule import build_optimizer, lr_factor
 
 EXIT_OK, EXIT_CRASH, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 3
@@ -148,6 +155,7 @@ class Trainer:
         self.parent: str | None = None
         self.device = torch.device("cpu")
         self.threads = 1
+        self._threads_checked = 0.0
         self.mean: list[float] = []
         self.std: list[float] = []
         self.data: PreparedData | None = None
@@ -207,8 +215,7 @@ class Trainer:
         dist.init(self.device)
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
-        self.threads = config.threads or max(1, (os.cpu_count() or 1) // self.world)
-        torch.set_num_threads(self.threads)
+        self._adapt_threads(initial=True)
         torch.manual_seed(config.seed)
         resumed, parent = self._load_sources()
         source = resumed or parent
@@ -306,6 +313,29 @@ class Trainer:
             optimizer.load_state_dict(resumed["optimizer"])
         except (KeyError, ValueError) as exc:
             self.events.warning(f"the saved optimizer state does not fit ({exc}): it starts afresh")
+
+    def _adapt_threads(self, initial: bool = False) -> None:
+        """Set torch's CPU threads: the config's, or (auto) what the machine's load leaves free.
+
+        Auto is re-decided at most once a minute (at epoch starts), following the load average.
+        """
+        if self.config.threads is not None:
+            if initial:
+                self.threads = self.config.threads
+                torch.set_num_threads(self.threads)
+            return
+        now = time.monotonic()
+        if not initial and now - self._threads_checked < 60.0:
+            return
+        self._threads_checked = now
+        own = 0 if initial else self.threads
+        load = load_average()
+        threads = threads_for_load(os.cpu_count() or 1, load, own, self.world)
+        if threads != self.threads or initial:
+            if not initial:
+                self.log.info(f"CPU threads {self.threads} -> {threads} (1-minute load average {load})")
+            self.threads = threads
+            torch.set_num_threads(threads)
 
     # --- checkpoints -------------------------------------------------------------------------
     def _payload(self, s: Session) -> dict[str, Any]:
@@ -471,6 +501,8 @@ class Trainer:
         )
         clock = {"start": time.perf_counter(), "steps": 0.0}
         for epoch in range(self.state.epoch + 1, config.epochs + 1):
+            if self.device.type == "cpu":
+                self._adapt_threads()
             train_loss = self.train_epoch(s, epoch, stop, clock)
             self.state.epoch = epoch
             best = False

@@ -21,7 +21,7 @@ from trainer.config import (
     save_yaml,
     to_dict,
 )
-from trainer.runtime import choose_precision
+from trainer.runtime import choose_precision, threads_for_load
 from trainer.schedule import build_optimizer, lr_factor
 
 
@@ -161,3 +161,16 @@ def test_cpu_precision_defaults_follow_the_measurements() -> None:
     assert anet.autocast_dtype is None and anet.channels_last
     forced = choose_precision(TrainConfig(model="zhong", cpu_bf16=True, channels_last=True), cpu)
     assert forced.autocast_dtype == torch.bfloat16 and forced.channels_last and not forced.grad_scaler
+
+
+def test_threads_follow_the_load_of_other_processes() -> None:
+    # idle 2-core machine: both cores; one busy core elsewhere: one thread; heavy load: still one
+    assert threads_for_load(2, 0.1, own_threads=0) == 2
+    assert threads_for_load(2, 1.0, own_threads=0) == 1
+    assert threads_for_load(2, 6.0, own_threads=0) == 1
+    # our own two busy threads are not "other load"
+    assert threads_for_load(2, 2.1, own_threads=2) == 2
+    assert threads_for_load(2, 3.0, own_threads=2) == 1
+    # torchrun: cores shared between the processes
+    assert threads_for_load(16, 0.0, own_threads=0, processes=4) == 4
+    assert threads_for_load(2, None, own_threads=1) == 2
