@@ -15,13 +15,14 @@ import argparse
 import dataclasses
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from inspector_app.core.fileio import atomic_write_text
 
 
 class ConfigError(ValueError):
@@ -348,14 +349,7 @@ def save_yaml(config: TrainConfig, path: str | os.PathLike[str]) -> None:
     path = Path(path)
     text = "# Resolved training configuration (written by defect-train).\n"
     text += yaml.safe_dump(to_dict(config), sort_keys=False, allow_unicode=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
 
 
 def _check_size(name: str, size: tuple[int, int] | None) -> None:
