@@ -1,0 +1,82 @@
+"""Files the station's annotation session saves open in labelme 6.3.1 with identical shapes.
+
+The edits go through the real session (undo stack, accept-prediction, vertex edit, relabel) and
+the real atomic save; labelme then reads the file in a subprocess (it imports PyQt5, which must
+never be loaded into this process) with its own ``LabelFile`` and GUI shape conversion.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+
+from inspector_app.core.annotations import Shape, load_document
+from inspector_app.core.classes import ClassTable
+from inspector_app.editing import AnnotationSession
+
+pytestmark = pytest.mark.gui
+
+PROBE = Path(__file__).resolve().parents[1] / "core" / "labelme_probe.py"
+TABLE = ClassTable.from_labels(["dent", "scratch"])  # 1 dent, 2 scratch
+
+
+def _labelme_read(path: Path, work: Path) -> dict[str, object]:
+    requests, results = work / "requests.json", work / "results.json"
+    requests.write_text(json.dumps([{"op": "read", "path": str(path)}]), encoding="utf-8")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, str(PROBE), str(requests), str(results)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (result,) = json.loads(results.read_text(encoding="utf-8"))
+    assert result["ok"], result.get("trace")
+    return result
+
+
+def test_session_edits_saved_and_read_by_labelme(qtbot: QtBot, tmp_path: Path) -> None:
+    if importlib.util.find_spec("labelme") is None or importlib.util.find_spec("PyQt5") is None:
+        pytest.skip("labelme (with PyQt5) is not installed")
+    image_path, json_path = tmp_path / "part.png", tmp_path / "part.json"
+    cv2.imwrite(str(image_path), np.full((120, 160, 3), 90, np.uint8))
+    session = AnnotationSession(TABLE)
+    session.open(image_path, json_path, (120, 160, 3))
+
+    drawn = session.add_shape(Shape("dent", ((10.0, 10.0), (50.0, 12.0), (45.0, 40.0), (12.0, 35.0))))
+    session.add_shape(Shape("scratch", ((60.0, 100.0), (150.0, 90.0)), shape_type="linestrip"))
+    session.add_shape(Shape("dent", ((100.0, 20.0), (130.0, 50.0)), shape_type="rectangle"))
+    mask = np.zeros((120, 160), np.uint8)
+    mask[70:90, 20:50] = 2  # a predicted scratch region, accepted as a polygon
+    accepted = session.accept_prediction(mask)
+    assert accepted
+    session.move_vertex(drawn, 2, (47.5, 42.25))
+    session.set_label([drawn], "scratch")
+    session.save()
+    assert not session.is_dirty
+
+    ours = load_document(json_path)
+    seen = _labelme_read(json_path, tmp_path)
+    assert seen["image_path"] == "part.png"
+    theirs = seen["shapes"]
+    assert isinstance(theirs, list)
+    assert len(theirs) == len(ours.shapes) == 4
+    for shape, other in zip(ours.shapes, theirs, strict=True):
+        assert other["label"] == shape.label
+        assert other["shape_type"] == shape.shape_type
+        assert other["points"] == [[x, y] for x, y in shape.points]
+        assert other["app_points"] == [[x, y] for x, y in shape.points]
+        assert other["group_id"] == shape.group_id
+        assert other["flags"] == dict(shape.flags)
+    # The edits really are in the file labelme read: the moved vertex and the new label ...
+    assert theirs[0]["label"] == "scratch" and theirs[0]["points"][2] == [47.5, 42.25]
+    # ... and the accepted prediction, still marked as one.
+    assert theirs[3]["flags"].get("prediction") is True
