@@ -2,7 +2,8 @@
 
 Prints a table on stdout, progress on stderr, and with ``--json OUT`` writes the full result
 (per-class metrics, confusion matrix, free-list false positives) atomically. Exit codes: 0 ok,
-2 bad input (missing model/data/split, class tables that do not match, unusable model file).
+2 bad input (missing model/data/split, class tables that do not match, unusable model or checkpoint
+file, an unwritable ``--json`` path).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def format_result(result: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Evaluate and report; see the module docstring for exit codes."""
     from inspector_app.core.modelcard import ModelError
+    from trainer.checkpoint import CheckpointError
     from trainer.evaluate import EvaluationError, evaluate, stderr_progress, write_json
 
     for flag, value in (("--model", args.model), ("--data", args.data)):
@@ -62,11 +64,16 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             progress=None if args.quiet else stderr_progress(),
         )
-    except (EvaluationError, ModelError) as exc:
+    except (EvaluationError, ModelError, CheckpointError) as exc:
+        # CheckpointError: a .pt that is not a trainer checkpoint (torn, foreign) is bad input too
         print(f"defect-train evaluate: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        write_json(result, args.json)
+        try:
+            write_json(result, args.json)
+        except OSError as exc:  # a missing folder or no permission: the user's path, not a crash
+            print(f"defect-train evaluate: cannot write --json {args.json}: {exc}", file=sys.stderr)
+            return 2
     print(format_result(result), flush=True)
     return 0
 

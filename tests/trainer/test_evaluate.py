@@ -202,3 +202,25 @@ def test_torch_and_onnx_paths_agree(tmp_path: Path) -> None:
         assert a.shape == b.shape == shape[:2]
         assert len(np.unique(a)) > 1  # the network says something, so agreement means something
         assert float((a == b).mean()) >= 0.999
+
+
+def test_cli_bad_checkpoint_and_unwritable_json_exit_2(
+    grey_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A torn/foreign .pt and a --json path in a missing folder end with exit 2 naming the file."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    cmd_evaluate.register(parser.add_subparsers())
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    args = parser.parse_args(["evaluate", "--model", str(junk), "--data", str(grey_data)])
+    assert args.func(args) == 2
+    assert str(junk) in capsys.readouterr().err
+
+    model = factory.grey2(tmp_path / "grey2.onnx")
+    out = tmp_path / "missing" / "eval.json"
+    argv = ["evaluate", "--model", str(model), "--data", str(grey_data), "--json", str(out)]
+    args = parser.parse_args(argv)
+    assert args.func(args) == 2
+    assert str(out) in capsys.readouterr().err
