@@ -41,6 +41,18 @@ def without_specks(mask: np.ndarray, min_area: int) -> np.ndarray:
 class AnnotationsMixin(StationBase):
     """See the module docstring."""
 
+    def _session_name(self) -> str | None:
+        """List name of the image the session holds.
+
+        Not always ``_current_name``: while the next image loads, or when it cannot be decoded,
+        the session still holds the previous image and its edits, so saves and unsaved markers
+        must be booked to that one.
+        """
+        path = self.session.image_path
+        if path is None or self.project is None:
+            return None
+        return self.project.relative(path)
+
     def save_current(self) -> bool:
         """Ctrl+S: save the open image's annotations; on failure say why and keep the edits."""
         if self.session.image_path is None:
@@ -52,7 +64,7 @@ class AnnotationsMixin(StationBase):
             self.notice.show_message(str(exc), "error")
             self.status.set_save_state("save failed")
             return False
-        self._after_save(self._current_name)
+        self._after_save(self._session_name())
         return True
 
     def _after_save(self, name: str | None) -> None:
@@ -76,7 +88,7 @@ class AnnotationsMixin(StationBase):
         except SaveError as exc:
             self.notice.show_message(f"Autosave failed — {exc}", "error")
             return
-        self._after_save(self._current_name)
+        self._after_save(self._session_name())
 
     def _on_autosave_timer(self) -> None:
         if self.session.is_dirty:
@@ -87,7 +99,7 @@ class AnnotationsMixin(StationBase):
                 self.notice.show_message(f"Autosave failed — {exc}", "error")
                 self.status.set_save_state("autosave failed")
                 return
-            self._after_save(self._current_name)
+            self._after_save(self._session_name())
 
     def _restart_autosave(self) -> None:
         seconds = self.project.settings.autosave_seconds if self.project else 0
@@ -112,13 +124,15 @@ class AnnotationsMixin(StationBase):
         return True
 
     def _on_shapes_changed(self) -> None:
-        if self._current_name is not None and self.session.is_dirty:
+        name = self._session_name()
+        if name is not None and self.session.is_dirty:
             counts = Counter(shape.label for shape in self.session.state.shapes)
-            self.list_model.set_shape_counts(self._current_name, counts)
+            self.list_model.set_shape_counts(name, counts)
 
     def _on_dirty_changed(self, dirty: bool) -> None:
-        if self._current_name is not None:
-            self.list_model.set_dirty(self._current_name, dirty)
+        name = self._session_name()
+        if name is not None:
+            self.list_model.set_dirty(name, dirty)
         self.setWindowModified(dirty)
         self.status.set_save_state("unsaved edits" if dirty else "")
 
