@@ -110,6 +110,9 @@ class StationBase(QMainWindow):
     def _autosave_leaving(self) -> None:
         raise NotImplementedError
 
+    def _session_name(self) -> str | None:
+        raise NotImplementedError
+
     def _restart_autosave(self) -> None:
         raise NotImplementedError
 

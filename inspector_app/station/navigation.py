@@ -38,9 +38,10 @@ class NavigationMixin(StationBase):
 
     def _on_scanned(self, results: list[ScanResult]) -> None:
         self.list_model.apply_scans(results)
-        if self._current_name is not None:
-            # The open image: the session knows better than the file on disk.
-            self.list_model.set_dirty(self._current_name, self.session.is_dirty)
+        held = self._session_name()
+        if held is not None:
+            # The image the session holds (not yet the one loading): it knows better than the disk.
+            self.list_model.set_dirty(held, self.session.is_dirty)
         self._update_class_filters()
 
     def step(self, delta: int) -> bool:
