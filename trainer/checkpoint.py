@@ -214,6 +214,38 @@ def build_model(
         return model, full_options, []
     old_table = ClassTable.from_dict(source["class_table"])
     mapping = class_mapping(old_table, table) if outputs > 1 else [(0, 0)]
+    if old_outputs == outputs and any(o != n for o, n in mapping):
+        # Same classes in another order: equal shapes cannot show which dimensions are the class
+        # dimensions, so a probe network with one more class does; copying unchanged would give
+        # each class the weights of another.
+        model.load_state_dict(_permute_classes(config.model, options, source["state_dict"], model, mapping))
+        return model, full_options, []
     state, grown = adapt_state_dict(source["state_dict"], model.state_dict(), mapping, old_outputs, outputs)
     model.load_state_dict(state)
     return model, full_options, grown
+
+
+def _permute_classes(
+    name: str,
+    options: Mapping[str, Any],
+    old_state: Mapping[str, torch.Tensor],
+    model: nn.Module,
+    mapping: Sequence[tuple[int, int]],
+) -> dict[str, torch.Tensor]:
+    """``old_state`` with its class dimensions reordered by ``mapping`` (same class count)."""
+    from trainer.models import create_model
+
+    target = model.state_dict()
+    outputs = len(mapping)
+    probe = create_model(name, num_classes=outputs + 1, **options).state_dict()
+    # Grow into the probe's shapes (mapped slices land at their new indices < outputs), then cut
+    # the probe's extra class off again.
+    grown, _ = adapt_state_dict(old_state, probe, mapping, outputs, outputs + 1)
+    result: dict[str, torch.Tensor] = {}
+    for key, tensor in grown.items():
+        index = tuple(
+            slice(0, outputs) if p != t else slice(None)
+            for p, t in zip(probe[key].shape, target[key].shape, strict=True)
+        )
+        result[key] = tensor[index].clone()
+    return result

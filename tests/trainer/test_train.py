@@ -297,3 +297,29 @@ def test_loader_workers_do_not_change_the_result(
         states.append(load_checkpoint(run / "last.pt")["state_dict"])
     for key, value in states[0].items():
         assert torch.equal(value, states[1][key]), key
+
+
+@pytest.mark.parametrize("model_name", ["zhong", "unet"])
+def test_fine_tune_with_reordered_classes_keeps_each_class_its_weights(model_name: str) -> None:
+    """Same classes, other indices: each class's logit must follow it, not stay at the old index."""
+    from trainer.checkpoint import build_model
+    from trainer.config import TrainConfig
+
+    old_table = ClassTable.from_labels(["a", "b", "c"])  # background, a, b, c
+    new_table = ClassTable.from_dict(
+        {"classes": [{"index": i, "label": label} for i, label in enumerate(["_background_", "c", "a", "b"])]}
+    )
+    config = TrainConfig(model=model_name)
+    torch.manual_seed(0)
+    parent, _, _ = build_model(config, old_table, None, resumed=False)
+    source = {"model": model_name, "num_classes": 4, "class_table": old_table.to_dict(),
+              "state_dict": parent.state_dict()}  # fmt: skip
+    child, _, grown = build_model(config, new_table, source, resumed=False)
+    assert grown == []
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        before, after = parent.eval()(x), child.eval()(x)
+    for label in ("_background_", "a", "b", "c"):
+        torch.testing.assert_close(
+            after[:, new_table.index_of(label)], before[:, old_table.index_of(label)], atol=1e-5, rtol=0
+        )
