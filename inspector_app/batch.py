@@ -37,13 +37,11 @@ failed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import os
 import stat
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -57,7 +55,7 @@ import cv2
 import numpy as np
 
 from inspector_app.core.annotations import AnnotationError, document_for_image, dump_document
-from inspector_app.core.fileio import atomic_write_bytes, atomic_write_text, default_file_mode
+from inspector_app.core.fileio import atomic_write_bytes, atomic_write_text
 from inspector_app.core.images import ImageReadError, read_image, to_display_rgb8
 from inspector_app.filelist.entries import PREDICTION_KEY, iter_listing
 
@@ -162,41 +160,15 @@ def outputs_for(options: BatchOptions, name: str) -> dict[str, Path]:
     return out
 
 
-def replace_file(path: Path, data: bytes, mode: int) -> None:
-    """Same-folder temp file + ``os.replace``, without fsync (see the module docstring for why).
-
-    The temp name is unique (``mkstemp``), so two runs writing into one folder never share one;
-    it is removed on any failure. An existing file's permission bits are kept, a new file gets
-    ``mode``. Raises :class:`OSError`.
-    """
-    with contextlib.suppress(OSError):  # a new file: ``mode``
-        mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        with contextlib.suppress(OSError):  # file systems without permission bits
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:  # KeyboardInterrupt too: never leave the temp file behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 class _Writer:
     """Writes the outputs of one run: atomically always, fsynced only when ``durable``."""
 
     def __init__(self, durable: bool) -> None:
         self.durable = durable
-        self.mode = default_file_mode()  # read once: it costs a /proc read
 
     def __call__(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if self.durable:
-            atomic_write_bytes(path, data)
-        else:
-            replace_file(path, data, self.mode)
+        atomic_write_bytes(path, data, durable=self.durable)
 
 
 def _done(path: Path) -> bool:

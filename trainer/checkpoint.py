@@ -6,7 +6,8 @@ Format (docs/api-contract.md): a dict with ``model`` (registry name), ``model_op
 ``config`` and ``metrics``; we add ``best_epoch``, ``input_size``, ``num_train``, ``num_val``,
 ``data``, ``parent`` and ``binary``. Only plain containers, numbers, strings and tensors are
 stored, so :func:`load_checkpoint` uses ``torch.load(weights_only=True)`` (no pickled code).
-Writes are atomic (temp file + ``os.replace``): a run killed while saving keeps the previous file.
+Writes are atomic (``core.fileio``: temp file, fsync, ``os.replace``): a run killed while saving
+keeps the previous file.
 
 Fine-tuning (``--init``): weights are copied by name; a parameter whose shape differs only along a
 class dimension (the output head, and e.g. the Zhong net's final BatchNorm) is copied class by
@@ -18,6 +19,7 @@ would change what the model's outputs mean.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -28,6 +30,7 @@ import torch
 from torch import nn
 
 from inspector_app.core.classes import ClassTable
+from inspector_app.core.fileio import atomic_write_bytes
 from trainer.config import ConfigError, TrainConfig
 
 LAST = "last.pt"
@@ -42,13 +45,9 @@ class CheckpointError(ValueError):
 def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write ``payload`` atomically to ``path``; returns the path."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(dict(payload), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    torch.save(dict(payload), buffer)
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 

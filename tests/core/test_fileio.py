@@ -194,3 +194,18 @@ def test_embed_card_keeps_the_model_file_mode(tmp_path: Path) -> None:
     embed_card(path, factory.make_card(factory.BINARY_TABLE, 1, model_id="m"))
     assert _mode(path) == 0o640
     assert _leftovers(tmp_path) == []
+
+
+def test_not_durable_write_skips_fsync_but_stays_atomic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out.png"
+    target.write_bytes(b"old")
+    calls: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd))
+    atomic_write_bytes(target, b"new", durable=False)
+    assert target.read_bytes() == b"new"
+    assert calls == []
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temp file left
+    atomic_write_bytes(target, b"newer")
+    assert calls, "the durable default must fsync"

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from inspector_app.core.annotations import AnnotationError, Document, load_document
 from inspector_app.core.classes import ClassTable
+from inspector_app.core.fileio import atomic_write_bytes
 from inspector_app.core.images import ImageReadError, image_size, read_image
 from inspector_app.core.masks import ShapeError, UnknownLabelError, rasterize
 from trainer.data.samples import Sample
@@ -168,9 +169,9 @@ def rasterize_cached(
     _MASK_MEMORY[key] = mask
     if disk is not None:
         disk.parent.mkdir(parents=True, exist_ok=True)
-        tmp = disk.with_name(f".{disk.name}.{os.getpid()}.tmp.png")
-        if cv2.imwrite(os.fspath(tmp), mask):
-            os.replace(tmp, disk)
+        ok, png = cv2.imencode(".png", mask)
+        if ok:  # a cache: atomic but not fsynced, it is rebuilt when lost
+            atomic_write_bytes(disk, png.tobytes(), durable=False)
     return mask
 
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from inspector_app.core.fileio import atomic_write_text
 from trainer.data.samples import DataError, shorten
 
 VAL_FILES = ("test.txt", "val.txt")
@@ -120,10 +121,7 @@ def stratified_split(dominant: Mapping[str, int], val_fraction: float, seed: int
 
 def save_split(split: Split, path: str | os.PathLike[str]) -> None:
     """Write split.json atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(split.to_dict(), indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(split.to_dict(), indent=1) + "\n")
 
 
 def load_split(path: str | os.PathLike[str]) -> Split:
