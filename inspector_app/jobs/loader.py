@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from inspector_app.core.images import ImageReadError, read_image, to_display_rgb8
 from inspector_app.jobs.cache import LruCache
+from inspector_app.review import content_hash
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class LoadedImage:
     display: np.ndarray | None  # uint8 HxWx3 RGB for the canvas
     error: str | None = None
     read_ms: float = 0.0
+    #: digest of the file's bytes for the review log, computed here so a verdict never reads
+    #: the file on the GUI thread (large TIFFs, network drives); "" when it could not be read
+    content_hash: str = ""
 
     @property
     def nbytes(self) -> int:
@@ -65,8 +69,12 @@ def load_image(request_id: int, name: str, path: Path) -> LoadedImage:
         return LoadedImage(request_id, name, path, image_id, None, None, exc.problem)
     except (OSError, ValueError, TypeError) as exc:
         return LoadedImage(request_id, name, path, image_id, None, None, str(exc))
+    try:
+        digest = content_hash(path)
+    except OSError:
+        digest = ""
     return LoadedImage(
-        request_id, name, path, image_id, image, display, None, (time.perf_counter() - start) * 1e3
+        request_id, name, path, image_id, image, display, None, (time.perf_counter() - start) * 1e3, digest
     )
 
 

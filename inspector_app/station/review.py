@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from inspector_app.project import ProjectError
-from inspector_app.review import ReviewError, ReviewRecord, content_hash, summarize
+from inspector_app.review import ReviewError, ReviewRecord, summarize
 from inspector_app.station.base import StationBase
 
 
@@ -28,14 +28,10 @@ class ReviewMixin(StationBase):
         if self._prediction is not None and model is not None:
             model_id = model.model_id
             areas = {label: a for label, (a, _r) in self.prediction_stats(self._prediction).items()}
-        try:
-            digest = content_hash(loaded.path)
-        except OSError:
-            digest = ""
         record = ReviewRecord(
             image=loaded.name,
             verdict=verdict,
-            content_hash=digest,
+            content_hash=loaded.content_hash,
             category=self.verdict_bar.category_text() if verdict == "NG" else "",
             comment=self.verdict_bar.comment_text(),
             operator=project.settings.operator,

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 from inspector_app.app import apply_style
 from inspector_app.filelist.entries import Status
 from inspector_app.main_window import MainWindow
+from inspector_app.review import content_hash
 from tests.app.test_station_support import make_folder, make_model, write_labelme
 
 pytestmark = pytest.mark.gui
@@ -146,6 +147,8 @@ def test_verdict_keys_write_sqlite_and_reopen_restores(qtbot, station: MainWindo
     ]
     assert rows[1][5] == "rgb4-a"
     assert '"red": 375' in rows[1][6] and len(rows[1][7]) == 32
+    # the digest (computed in the loader thread) is the file's own
+    assert [r[7] for r in rows] == [content_hash(folder / "img_0.png"), content_hash(folder / "img_1.png")]
     assert station.summary.values["ng"].text() == "1"
     assert station.summary.values["ng_rate"].text() == "50.0 %"
     station.shutdown()
