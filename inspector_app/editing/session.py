@@ -119,6 +119,11 @@ class AnnotationSession(QObject, ShapeEdits):
         """The shape with this id (KeyError if absent)."""
         return self.state.shape(shape_id)
 
+    def shapes_of(self, image_path: str | os.PathLike[str]) -> tuple[Shape, ...]:
+        """Current shapes of a visited image (open or not); () for one never opened."""
+        im = self._images.get(Path(image_path))
+        return im.state.shapes if im else ()
+
     def dirty_images(self) -> list[Path]:
         """Image paths (visited in this session) with unsaved edits."""
         return [im.image_path for im in self._images.values() if not im.stack.isClean()]
@@ -177,6 +182,24 @@ class AnnotationSession(QObject, ShapeEdits):
         if added:
             self.class_table_changed.emit()
             self.labels_added.emit([a for a in added if a not in labels_before])
+
+    def close(self) -> None:
+        """Show no image: nothing left on the canvas to edit or to save by mistake.
+
+        The images visited keep their documents and undo stacks (and unsaved edits, which
+        :meth:`dirty_images` / :meth:`save_image` still reach); :meth:`open` brings one back.
+        """
+        if self._cur is None:
+            return
+        self.document_about_to_change.emit()
+        self._cur = None
+        self._selection = frozenset()
+        self.undo_group.setActiveStack(None)  # type: ignore[arg-type]  # Qt accepts nullptr
+        self.document_changed.emit()
+        self.shapes_changed.emit()
+        self.selection_changed.emit()
+        self.view_state_changed.emit()
+        self._emit_dirty()
 
     def _load(self, ipath: Path, jpath: Path, size: tuple[int, int], stack: QUndoStack | None) -> ImageState:
         document, unreadable = read_document(ipath, jpath, size)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -54,9 +55,13 @@ class AnnotationsMixin(StationBase):
         return self.project.relative(path)
 
     def save_current(self) -> bool:
-        """Ctrl+S: save the open image's annotations; on failure say why and keep the edits."""
+        """Ctrl+S: save the open image's annotations; on failure say why and keep the edits.
+
+        With no image open (the one selected could not be decoded), it saves the images left
+        with unsaved edits instead of doing nothing.
+        """
         if self.session.image_path is None:
-            return False
+            return bool(self.session.dirty_images()) and self._save_all_dirty()
         self.canvas.commit_pending()
         try:
             self.session.save()
@@ -64,15 +69,15 @@ class AnnotationsMixin(StationBase):
             self.notice.show_message(str(exc), "error")
             self.status.set_save_state("save failed")
             return False
-        self._after_save(self._session_name())
+        self._after_save(self.session.image_path)
         return True
 
-    def _after_save(self, name: str | None) -> None:
-        if name is not None:
-            counts: dict[str, int] = {}
-            for shape in self.session.state.shapes:
-                counts[shape.label] = counts.get(shape.label, 0) + 1
-            self.list_model.set_annotation(name, counts)
+    def _after_save(self, image_path: Path | None) -> None:
+        """Book a save to its row: shape counts, no unsaved marker."""
+        if image_path is not None and self.project is not None:
+            name = self.project.relative(image_path)
+            counts = Counter(shape.label for shape in self.session.shapes_of(image_path))
+            self.list_model.set_annotation(name, dict(counts))
             self.list_model.set_dirty(name, False)
         self.status.set_save_state(f"saved {time.strftime('%H:%M:%S')}")
 
@@ -88,7 +93,7 @@ class AnnotationsMixin(StationBase):
         except SaveError as exc:
             self.notice.show_message(f"Autosave failed — {exc}", "error")
             return
-        self._after_save(self._session_name())
+        self._after_save(self.session.image_path)
 
     def _on_autosave_timer(self) -> None:
         if self.session.is_dirty:
@@ -99,7 +104,7 @@ class AnnotationsMixin(StationBase):
                 self.notice.show_message(f"Autosave failed — {exc}", "error")
                 self.status.set_save_state("autosave failed")
                 return
-            self._after_save(self._session_name())
+            self._after_save(self.session.image_path)
 
     def _restart_autosave(self) -> None:
         seconds = self.project.settings.autosave_seconds if self.project else 0
@@ -116,6 +121,8 @@ class AnnotationsMixin(StationBase):
                 self.session.save_image(image_path)
             except SaveError as exc:
                 failed.append(str(exc))
+            else:
+                self._after_save(image_path)
         if self.session.image_path is not None and not self.session.is_dirty:
             self._on_dirty_changed(False)
         if failed:

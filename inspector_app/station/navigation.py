@@ -113,6 +113,9 @@ class NavigationMixin(StationBase):
             return  # the operator moved on
         if loaded.error is not None or loaded.image is None or loaded.display is None:
             self.list_model.set_image_error(loaded.name, loaded.error)
+            # Leave nothing of the previous image editable over the blank canvas (its edits stay
+            # in the session, saved by autosave or on leaving the project).
+            self.session.close()
             self.canvas.set_image(None)
             self.canvas.set_prediction(None)
             self.legend.clear_stats("Image not readable")

@@ -305,14 +305,17 @@ def test_autosave_timer_saves_edits(qtbot, station: MainWindow, folder: Path) ->
 
 
 def test_save_while_unreadable_image_shown_marks_edited_one(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
-    # The session still holds img_0 (its edits) when the next image cannot be decoded: a save
-    # then writes img_0.json, and the list must say so for img_0, not for the image on screen.
+    # When the next image cannot be decoded, img_0's shapes must not stay editable over the blank
+    # canvas; its unsaved edits stay in the session, Ctrl+S writes img_0.json, and the list must
+    # say so for img_0, not for the image on screen.
     assert station.project is not None
     station.project.settings.autosave_on_switch = False
     station.accept_prediction(None)
     (folder / "img_4.png").write_bytes(b"not a png")
     station.file_panel.select_row(4)
     qtbot.waitUntil(lambda: "Cannot read img_4.png" in station.notice.label.text(), timeout=WAIT_MS)
+    assert station.session.image_path is None and station.session.state.shapes == ()
+    assert station.list_model.entry(0).dirty
     assert station.save_current()
     assert (folder / "img_0.json").is_file()
     assert not station.list_model.entry(0).dirty
