@@ -57,6 +57,7 @@ import numpy as np
 from inspector_app.core.annotations import AnnotationError, document_for_image, dump_document
 from inspector_app.core.fileio import atomic_write_bytes, atomic_write_text
 from inspector_app.core.images import ImageReadError, read_image, to_display_rgb8
+from inspector_app.core.regions import region_stats
 from inspector_app.filelist.entries import PREDICTION_KEY, iter_listing
 
 OVERLAY_DIR = "overlays"
@@ -249,7 +250,6 @@ def run_batch(
     :class:`BatchError` when the input folder cannot be listed or the model cannot be loaded.
     """
     from inspector_app.core.polygons import mask_to_shapes
-    from inspector_app.core.regions import region_stats
 
     start = time.perf_counter()
     input_dir = options.input_dir
@@ -402,11 +402,13 @@ def _skipped_row(name: str, mask_path: Path | None, num_classes: int) -> _Row:
     """A CSV row for an image done earlier: statistics from its mask file when there is one."""
     if mask_path is None:
         return _Row(name, "skipped")
-    from inspector_app.core.regions import region_stats
-
-    mask = cv2.imread(str(mask_path), cv2.IMREAD_UNCHANGED)
-    if mask is None or mask.ndim != 2:
-        return _Row(name, "skipped")
+    try:
+        mask = read_image(mask_path)
+    except ImageReadError as exc:
+        return _Row(name, "skipped", error=f"mask {mask_path}: {exc.problem}")
+    if mask.ndim != 2 or mask.dtype != np.uint8 or int(mask.max(initial=0)) >= num_classes:
+        problem = "not a class-index mask of this model (use --force to redo it)"
+        return _Row(name, "skipped", error=f"mask {mask_path}: {problem}")
     stats = tuple((int(a), int(r)) for a, r in region_stats(mask, num_classes))
     return _Row(name, "skipped", int(mask.shape[0]), int(mask.shape[1]), 0.0, stats)
 

@@ -91,6 +91,16 @@ def test_writes_masks_labelme_overlays_csv_and_skips_done(tmp_path: Path, data) 
     with open(summary, newline="", encoding="utf-8") as fh:
         rows = {r["image"]: r for r in csv.DictReader(fh)}
     assert rows["0.png"]["status"] == "skipped" and rows["0.png"]["red_px"] == "375"
+    assert rows["0.png"]["error"] == ""
+
+    # A done image whose mask file is not this model's class mask is named in the CSV, not silently blank.
+    cv2.imwrite(str(out / "1.png"), np.full((8, 8), 200, np.uint8))
+    _predict("--model", model, "--input", images, "--output", out,
+             "--masks", "--labelme", "--overlays", "--csv", summary)  # fmt: skip
+    with open(summary, newline="", encoding="utf-8") as fh:
+        rows = {r["image"]: r for r in csv.DictReader(fh)}
+    assert rows["1.png"]["status"] == "skipped"
+    assert "1.png" in rows["1.png"]["error"] and "not a class-index mask" in rows["1.png"]["error"]
 
     # --force redoes them; a new output kind makes only that kind missing -> redone.
     forced = _predict("--model", model, "--input", images, "--output", out, "--masks", "--force")
