@@ -268,11 +268,17 @@ class Trainer:
         optimizer = build_optimizer(config, model.parameters())
         if resumed is not None:
             self._restore_optimizer(optimizer, resumed)
+            same_key = resumed.get("best_key", best_key) == best_key
+            if not same_key:
+                self.events.warning(
+                    f"best_metric changed from {resumed.get('best_key')!r} to {best_key!r} on resume: "
+                    "the best checkpoint is chosen afresh"
+                )
             self.state = RunState(
                 epoch=int(resumed.get("epoch", 0)),
                 step=int((resumed.get("scheduler") or {}).get("step", 0)),
-                best_metric=resumed.get("best_metric"),
-                best_epoch=resumed.get("best_epoch"),
+                best_metric=resumed.get("best_metric") if same_key else None,
+                best_epoch=resumed.get("best_epoch") if same_key else None,
                 metrics=dict(resumed.get("metrics") or {}),
             )
         net: nn.Module = model
@@ -283,6 +289,10 @@ class Trainer:
             net = torch.compile(net)  # type: ignore[assignment]
         loaders = build_loaders(data, config, self.device, self.rank, self.world)
         steps = len(loaders.train)
+        if resumed is not None:
+            # A run stopped mid-epoch saved the steps of the partial epoch too, but resuming
+            # repeats that epoch from its start: keep the schedule where the epoch begins.
+            self.state.step = self.state.epoch * steps
         labels = (BACKGROUND_LABEL, "defect") if config.binary else data.table.labels
         return Session(
             model=model,
@@ -356,6 +366,7 @@ class Trainer:
             "optimizer": s.optimizer.state_dict(),
             "scheduler": {"name": self.config.scheduler, "step": self.state.step},
             "best_metric": self.state.best_metric,
+            "best_key": s.best_key,
             "best_epoch": self.state.best_epoch,
             "metrics": dict(self.state.metrics),
             "config": to_dict(self.config),

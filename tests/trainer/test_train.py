@@ -18,6 +18,7 @@ from inspector_app.core.protocol import (
     Metrics,
     Progress,
     Started,
+    TrainerWarning,
     from_line,
     read_events,
 )
@@ -121,6 +122,27 @@ def test_resume_continues_from_last_checkpoint(
     assert last["scheduler"]["step"] == 3 * first["scheduler"]["step"]
     assert (run / "split.json").read_text() == split
     assert sum(isinstance(e, Started) for e in read_events(run / "events.jsonl")) == 2
+
+
+def test_resume_realigns_a_mid_epoch_stop_and_restarts_best_on_a_new_metric(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    base = ["--data", str(tiny_dataset), "--model", "zhong", "--run-dir", str(run), "--threads", "1"]
+    assert train(capsys, *base, "--no-export", "--epochs", "1")[0] == 0
+    first = load_checkpoint(run / "last.pt")
+    steps = first["scheduler"]["step"]
+    assert first["best_key"] == "miou" and first["best_metric"] is not None
+    # As a stop in the middle of epoch 2 leaves it: epoch 1 done, more steps than one epoch.
+    first["scheduler"]["step"] = steps + 1
+    first["best_metric"] = 123.0  # a miou no later epoch could beat
+    torch.save(first, run / "last.pt")
+    code, events = train(capsys, "--run-dir", str(run), "--resume", "--epochs", "2", "--best-metric", "loss")
+    assert code == 0
+    assert any(isinstance(e, TrainerWarning) and "best_metric changed" in e.message for e in events)
+    last = load_checkpoint(run / "last.pt")
+    assert last["scheduler"]["step"] == 2 * steps  # the repeated epoch starts where epoch 2 begins
+    assert last["best_key"] == "loss" and last["best_epoch"] == 2 and last["best_metric"] != 123.0
 
 
 def test_yaml_config_with_command_line_override(
