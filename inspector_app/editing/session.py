@@ -264,6 +264,11 @@ class AnnotationSession(QObject, ShapeEdits):
         return (self._cur.hidden | self._cur.locked) if self._cur else set()
 
     def _on_undo_group_clean_changed(self, _clean: bool) -> None:
+        # Also reached while a garbage-collected session is torn down: Python's cycle collector
+        # clears the ImageState objects first, then deleting the C++ session deletes its undo
+        # stacks, which makes the group emit. There is nobody left to tell then.
+        if self._cur is not None and not hasattr(self._cur, "stack"):
+            return
         self._emit_dirty()
 
     def _emit_dirty(self) -> None:
