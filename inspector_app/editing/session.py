@@ -7,6 +7,7 @@ The edit operations live in :mod:`inspector_app.editing.edits` (a mixin), the fi
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -25,14 +26,23 @@ __all__ = ["AnnotationSession"]
 
 
 class _Target:
-    """Binds a command to the image it was made on (undo of another image never leaks here)."""
+    """Binds a command to the image it was made on (undo of another image never leaks here).
+
+    Weak references: the undo stack keeps its commands alive, so strong ones would close a cycle
+    session -> image state -> stack -> command -> session. Such a cycle is freed only by Python's
+    cycle collector, which clears the Python objects in arbitrary order while Qt still deletes
+    the C++ stacks and emits from them: that crashed test runs. Without the cycle a session is
+    freed by reference counting, children first.
+    """
 
     def __init__(self, session: AnnotationSession, im: ImageState) -> None:
-        self._session = session
-        self._im = im
+        self._session = weakref.ref(session)
+        self._im = weakref.ref(im)
 
     def _apply_state(self, state: EditState, selection: frozenset[int]) -> None:
-        self._session._apply_state(self._im, state, selection)
+        session, im = self._session(), self._im()
+        if session is not None and im is not None:
+            session._apply_state(im, state, selection)
 
 
 class AnnotationSession(QObject, ShapeEdits):
@@ -57,7 +67,6 @@ class AnnotationSession(QObject, ShapeEdits):
         self._clipboard: tuple[Shape, ...] = ()
         self._next_id = 1
         self._dirty = False
-        self.undo_group.cleanChanged.connect(self._on_undo_group_clean_changed)
 
     # ---------------------------------------------------------------------------- properties
     @property
@@ -205,6 +214,9 @@ class AnnotationSession(QObject, ShapeEdits):
         document, unreadable = read_document(ipath, jpath, size)
         if stack is None:
             stack = QUndoStack(self)  # undo limit 0 = unlimited
+            # Each stack's own signal, not the group's: the group also emits while a collected
+            # session's stacks are deleted (after Python's GC cleared its state), which crashed.
+            stack.cleanChanged.connect(self._on_stack_clean_changed)
             self.undo_group.addStack(stack)
         else:
             stack.clear()
@@ -263,13 +275,8 @@ class AnnotationSession(QObject, ShapeEdits):
         """Shapes edits by area (brush, eraser) must not touch: hidden or locked."""
         return (self._cur.hidden | self._cur.locked) if self._cur else set()
 
-    def _on_undo_group_clean_changed(self, _clean: bool) -> None:
-        # Also reached while a garbage-collected session is torn down: Python's cycle collector
-        # clears the ImageState objects first, then deleting the C++ session deletes its undo
-        # stacks, which makes the group emit. There is nobody left to tell then.
-        if self._cur is not None and not hasattr(self._cur, "stack"):
-            return
-        self._emit_dirty()
+    def _on_stack_clean_changed(self, _clean: bool) -> None:
+        self._emit_dirty()  # reports the open image's state, whichever stack changed
 
     def _emit_dirty(self) -> None:
         dirty = self.is_dirty
