@@ -22,8 +22,8 @@ from pathlib import Path
 
 from app_common import REPO, synthetic_folder, zhong_model
 
-from inspector_app.batch import BatchOptions, run_batch
 from inspector_app.core.predictor import Predictor
+from inspector_app.services.batch import BatchOptions, run_batch
 
 DATASET = Path(os.environ.get("DEFECT_INSPECTOR_DATASETS", REPO.parent / "shared" / "datasets")) / "aluminum"
 

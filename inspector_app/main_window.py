@@ -33,8 +33,8 @@ from inspector_app.filelist.scanner import FolderScanner
 from inspector_app.filelist.view import FileListPanel
 from inspector_app.jobs.inference import InferenceService, PredictionResult
 from inspector_app.jobs.loader import ImageLoader, LoadedImage
-from inspector_app.project import Project, ProjectError
-from inspector_app.review import ReviewError, ReviewRecord
+from inspector_app.services.project import Project, ProjectError
+from inspector_app.services.review_log import ReviewError, ReviewRecord
 from inspector_app.station.annotations import AnnotationsMixin
 from inspector_app.station.dialogs import DialogsMixin
 from inspector_app.station.navigation import NavigationMixin

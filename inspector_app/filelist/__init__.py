@@ -1,4 +1,2 @@
-"""File list: entries and scanning (Qt-free, :mod:`.entries`), models, scanner thread and view.
-
-Import-light on purpose: :mod:`inspector_app.filelist.entries` is used by headless batch code.
-"""
+"""File list: the Qt model, scanner thread and view. Entries and listing rules are Qt-free and
+live in :mod:`inspector_app.services.file_entries`."""

@@ -22,8 +22,8 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from inspector_app.filelist.entries import STATUS_TEXT, FileEntry, ScanResult, Status, apply_scan
-from inspector_app.review import ReviewRecord
+from inspector_app.services.file_entries import STATUS_TEXT, FileEntry, ScanResult, Status, apply_scan
+from inspector_app.services.review_log import ReviewRecord
 
 _Index = QModelIndex | QPersistentModelIndex
 

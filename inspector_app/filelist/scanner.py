@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from inspector_app.filelist.entries import ScanResult, iter_listing, json_name_for, scan_file
+from inspector_app.services.file_entries import ScanResult, iter_listing, json_name_for, scan_file
 
 #: Results are delivered to the GUI at most this often (each delivery is one dataChanged).
 _BATCH_SECONDS = 0.1

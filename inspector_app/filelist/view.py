@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector_app.filelist.entries import STATUS_TEXT, FileEntry, Status
 from inspector_app.filelist.model import FileFilterProxy, FileListModel, ListFilter, Role
+from inspector_app.services.file_entries import STATUS_TEXT, FileEntry, Status
 
 #: Status colours (also used by the summary panel and the verdict bar).
 STATUS_COLORS = {

@@ -1,4 +1,4 @@
-"""Batch prediction of a folder from the GUI: :func:`inspector_app.batch.run_batch` in a QThread."""
+"""Batch prediction of a folder from the GUI: :func:`inspector_app.services.batch.run_batch` in a QThread."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from inspector_app.batch import BatchError, BatchOptions, BatchProgress, BatchReport, run_batch
+from inspector_app.services.batch import BatchError, BatchOptions, BatchProgress, BatchReport, run_batch
 
 
 class _BatchThread(QThread):

@@ -5,7 +5,7 @@ request in a slot (replacing an older one that has not started) and wakes the wo
 quickly through 50 images runs the model for the image the operator stops on, not for all 50.
 
 Every request carries ``(request id, image id, model id)`` and the current
-:class:`~inspector_app.jobs.class_map.ClassMap` (model class indices -> the project's, applied
+:class:`~inspector_app.services.class_map.ClassMap` (model class indices -> the project's, applied
 in the worker, once per prediction). The worker returns results with the same ids; the service on
 the GUI thread delivers only the result of the newest request for the current model and class
 map, and caches results per ``(image id, model id, class map key)`` in a byte-bounded LRU, so
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from inspector_app.jobs.cache import LruCache
-from inspector_app.jobs.class_map import ClassMap
+from inspector_app.services.cache import LruCache
+from inspector_app.services.class_map import ClassMap
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from inspector_app.core.images import ImageReadError, read_image, to_display_rgb8
-from inspector_app.jobs.cache import LruCache
-from inspector_app.review import content_hash
+from inspector_app.services.cache import LruCache
+from inspector_app.services.review_log import content_hash
 
 
 @dataclass(frozen=True)

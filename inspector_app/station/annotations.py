@@ -15,7 +15,7 @@ import numpy as np
 
 from inspector_app.core.classes import ClassTable
 from inspector_app.editing import SaveError
-from inspector_app.project import ProjectError
+from inspector_app.services.project import ProjectError
 from inspector_app.station.base import StationBase
 
 

@@ -13,14 +13,14 @@ if TYPE_CHECKING:
     from inspector_app.canvas import CanvasView
     from inspector_app.core.classes import ClassInfo, ClassTable
     from inspector_app.editing import AnnotationSession
-    from inspector_app.filelist.entries import FileEntry
     from inspector_app.filelist.model import FileListModel
     from inspector_app.filelist.scanner import FolderScanner
     from inspector_app.filelist.view import FileListPanel
     from inspector_app.jobs.inference import InferenceService, PredictionResult
     from inspector_app.jobs.loader import ImageLoader, LoadedImage
-    from inspector_app.project import Project
-    from inspector_app.review import ReviewRecord
+    from inspector_app.services.file_entries import FileEntry
+    from inspector_app.services.project import Project
+    from inspector_app.services.review_log import ReviewRecord
     from inspector_app.widgets.batch_dialog import BatchDialog
     from inspector_app.widgets.legend import LegendPanel
     from inspector_app.widgets.model_picker import ModelPicker

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from inspector_app.project import ProjectError
+from inspector_app.services.project import ProjectError
 from inspector_app.station.base import StationBase
 from inspector_app.widgets.batch_dialog import BatchDialog
 from inspector_app.widgets.model_picker import ModelCardDialog

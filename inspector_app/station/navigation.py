@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import time
 
-from inspector_app.filelist.entries import FileEntry, ScanResult
 from inspector_app.jobs.loader import LoadedImage
-from inspector_app.project import annotation_path
+from inspector_app.services.file_entries import FileEntry, ScanResult
+from inspector_app.services.project import annotation_path
 from inspector_app.station.base import StationBase
 
 

@@ -5,7 +5,7 @@ Class numbering: the model numbers classes in the order of ITS class table, the 
 PROJECT's (the session's). When a model arrives or the project's table changes,
 :meth:`PredictionsMixin._sync_class_map` joins the two by label: labels the project lacks are
 added to it (with a notice, as for unknown labels in JSON files), and the inference worker
-translates every prediction once into project indices (:mod:`inspector_app.jobs.class_map`).
+translates every prediction once into project indices (:mod:`inspector_app.services.class_map`).
 From there on overlay colours, legend, visibility, accept-prediction, list counts and review
 areas all speak project indices.
 
@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from inspector_app.core.classes import ClassInfo
-from inspector_app.jobs.class_map import ClassMap, ClassMapError, mapped_classes, missing_labels
 from inspector_app.jobs.inference import ModelInfo, PredictionResult
-from inspector_app.project import ProjectError
+from inspector_app.services.class_map import ClassMap, ClassMapError, mapped_classes, missing_labels
+from inspector_app.services.project import ProjectError
 from inspector_app.station.base import StationBase
 
 

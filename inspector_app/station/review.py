@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from inspector_app.project import ProjectError
-from inspector_app.review import ReviewError, ReviewRecord, summarize
+from inspector_app.services.project import ProjectError
+from inspector_app.services.review_log import ReviewError, ReviewRecord, summarize
 from inspector_app.station.base import StationBase
 
 

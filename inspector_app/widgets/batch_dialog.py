@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector_app.batch import BatchOptions, BatchProgress, BatchReport
 from inspector_app.jobs.batch_job import BatchPredictJob
+from inspector_app.services.batch import BatchOptions, BatchProgress, BatchReport
 
 
 class BatchDialog(QDialog):

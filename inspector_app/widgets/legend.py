@@ -2,7 +2,7 @@
 
 The legend lists the classes the model predicts, as the *project's* class table numbers, names and
 colours them (the station maps the model's indices onto the project's, see
-:mod:`inspector_app.jobs.class_map`): a check box per class toggles its visibility on the canvas,
+:mod:`inspector_app.services.class_map`): a check box per class toggles its visibility on the canvas,
 and the statistics of the image on screen are shown as pixels, percent of the image and connected
 regions (``region_stats``, computed in the inference worker, indexed by project class index).
 """

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector_app.project import ProjectSettings
+from inspector_app.services.project import ProjectSettings
 
 
 class SettingsDialog(QDialog):

@@ -9,7 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from inspector_app.review import ReviewSummary
+from inspector_app.services.review_log import ReviewSummary
 
 
 class SummaryPanel(QWidget):

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector_app.review import ReviewRecord
+from inspector_app.services.review_log import ReviewRecord
 
 #: Single keys of the verdicts (window shortcuts; shown on the buttons).
 OK_KEY = "O"

@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from inspector_app.filelist.entries import (
+from inspector_app.filelist.model import FileListModel, ListFilter
+from inspector_app.filelist.scanner import FolderScanner
+from inspector_app.filelist.view import FileListPanel
+from inspector_app.services.file_entries import (
     PREDICTION_KEY,
     Status,
     iter_listing,
     natural_key,
     scan_file,
 )
-from inspector_app.filelist.model import FileListModel, ListFilter
-from inspector_app.filelist.scanner import FolderScanner
-from inspector_app.filelist.view import FileListPanel
-from inspector_app.review import ReviewRecord
+from inspector_app.services.review_log import ReviewRecord
 
 pytestmark = pytest.mark.gui
 
@@ -136,7 +136,7 @@ def test_filter_search_and_navigation(qtbot, folder: Path) -> None:  # type: ign
 
 
 def test_list_filter_accepts() -> None:
-    from inspector_app.filelist.entries import FileEntry
+    from inspector_app.services.file_entries import FileEntry
 
     e = FileEntry("a/B.png", scanned=True, verdict="NG", shape_counts={"x": 1})
     assert ListFilter("ng").accepts(e)

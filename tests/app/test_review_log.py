@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from inspector_app.project import Project, ProjectSettings
-from inspector_app.review import CSV_COLUMNS, ReviewLog, ReviewRecord, content_hash
+from inspector_app.services.project import Project, ProjectSettings
+from inspector_app.services.review_log import CSV_COLUMNS, ReviewLog, ReviewRecord, content_hash
 
 
 def test_newest_verdict_wins_and_history_is_kept(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from inspector_app.app import apply_style
-from inspector_app.filelist.entries import Status
 from inspector_app.main_window import MainWindow
-from inspector_app.review import content_hash
+from inspector_app.services.file_entries import Status
+from inspector_app.services.review_log import content_hash
 from tests.app.test_station_support import make_folder, make_model, write_labelme
 
 pytestmark = pytest.mark.gui

@@ -13,9 +13,9 @@ from PySide6.QtGui import QColor
 
 from inspector_app.commands import is_prediction
 from inspector_app.core.classes import ClassInfo, ClassTable
-from inspector_app.jobs.class_map import ClassMap, ClassMapError, mapped_classes, missing_labels
 from inspector_app.jobs.inference import InferenceService
 from inspector_app.main_window import MainWindow
+from inspector_app.services.class_map import ClassMap, ClassMapError, mapped_classes, missing_labels
 from tests import onnx_factory
 from tests.app.test_station_support import GREEN_BOX, RED_BOX, expected_mask, make_folder, write_labelme
 

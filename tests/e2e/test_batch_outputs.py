@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from inspector_app.batch import BatchOptions, run_batch
 from inspector_app.core.fileio import default_file_mode
-from inspector_app.review import CSV_COLUMNS, ReviewRecord, write_csv
+from inspector_app.services.batch import BatchOptions, run_batch
+from inspector_app.services.review_log import CSV_COLUMNS, ReviewRecord, write_csv
 from tests.app.test_station_support import expected_mask, make_image, make_model
 
 

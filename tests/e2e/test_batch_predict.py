@@ -14,7 +14,7 @@ import pytest
 
 from inspector_app.core.annotations import load_document
 from inspector_app.core.masks import rasterize
-from inspector_app.filelist.entries import PREDICTION_KEY
+from inspector_app.services.file_entries import PREDICTION_KEY
 from tests.app.test_station_support import expected_mask, make_image, make_model
 from tests.onnx_factory import RGB_TABLE
 

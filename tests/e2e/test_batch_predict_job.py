@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from inspector_app.batch import BatchOptions, BatchProgress
 from inspector_app.jobs.batch_job import BatchPredictJob
+from inspector_app.services.batch import BatchOptions, BatchProgress
 from tests.app.test_station_support import make_image, make_model
 
 pytestmark = pytest.mark.gui

@@ -5,7 +5,7 @@ setting changed), so that merely browsing a folder leaves no trace in it.
 
 - ``.inspector/classes.yaml``: the project's class table (:class:`ClassTable`).
 - ``.inspector/settings.json``: :class:`ProjectSettings` (operator, autosave, overlay, model...).
-- ``.inspector/review.sqlite``: the review log (:class:`inspector_app.review.ReviewLog`).
+- ``.inspector/review.sqlite``: the review log (:class:`inspector_app.services.review_log.ReviewLog`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from inspector_app.core.classes import ClassTable, ClassTableError
 from inspector_app.core.fileio import atomic_write_text
 from inspector_app.core.images import IMAGE_SUFFIXES
-from inspector_app.review import ReviewLog
+from inspector_app.services.review_log import ReviewLog
 
 META_DIR = ".inspector"
 #: Extensions listed as images (lower case): the core's list, so app and trainer agree.

@@ -58,7 +58,7 @@ from inspector_app.core.annotations import AnnotationError, document_for_image, 
 from inspector_app.core.fileio import atomic_write_bytes, atomic_write_text
 from inspector_app.core.images import ImageReadError, read_image, to_display_rgb8
 from inspector_app.core.regions import region_stats
-from inspector_app.filelist.entries import PREDICTION_KEY, iter_listing
+from inspector_app.services.file_entries import PREDICTION_KEY, iter_listing
 
 OVERLAY_DIR = "overlays"
 OVERLAY_ALPHA = 0.5
