@@ -69,14 +69,11 @@ def _dark_palette() -> QPalette:
 
 
 def apply_style(app: QApplication) -> None:
-    """Fusion style, dark palette, and ``resources/styles/station.qss`` when present."""
+    """Fusion style and a dark palette."""
     style = QStyleFactory.create("Fusion")
     if style is not None:
         app.setStyle(style)
     app.setPalette(_dark_palette())
-    qss = resources_dir() / "styles" / "station.qss"
-    if qss.is_file():
-        app.setStyleSheet(qss.read_text(encoding="utf-8"))
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -108,17 +105,18 @@ def start(window: MainWindow, path: Path | None, model: Path | None) -> None:
             path = source
     window.open_path(path)
     window.canvas.setFocus()  # single-key shortcuts must not type into the search box
-    project = window.project
+    project = window.station.navigation.project
+    prediction = window.station.prediction
     if model is not None:
-        window.load_model(model)  # a command-line choice is for this session only
+        prediction.load_model(model)  # a command-line choice is for this session only
         return
     project_model = project.model_path() if project is not None else None
     if project_model is not None and project_model.is_file():
-        window.load_model(project_model)
+        prediction.load_model(project_model)
         return
     bundled = default_model_path()
     if bundled.is_file():
-        window.load_model(bundled)
+        prediction.load_model(bundled)
     else:
         window.set_no_model(
             f"No model: the bundled model {bundled.name} is not installed, so there are no predictions. "
@@ -140,21 +138,26 @@ def take_screenshot(window: MainWindow, out: Path, timeout_s: float = SCREENSHOT
     loop = QEventLoop()
     timed_out = False
 
+    navigation, prediction = window.station.navigation, window.station.prediction
+
     def ready() -> bool:
-        if window.project is None:
+        if navigation.project is None:
             return True
-        if window.scanner.is_running():
+        if navigation.is_scanning():
             return False
-        entry = window.current_entry()
-        if window.list_model.rowCount() and entry is None:
+        entry = navigation.current_entry()
+        if navigation.files.rowCount() and entry is None:
             return False
-        if entry is not None and window._current is None and entry.error() is None:
+        shown = navigation.current_image
+        if entry is not None and shown is None and entry.error() is None:
             return False  # still decoding
-        if window.inference.loading:
+        if prediction.inference.loading:
             return False
-        model = window.inference.model
-        return model is None or window._current is None or window._prediction is not None or (
-            not window.inference.busy
+        return (
+            prediction.model is None
+            or shown is None
+            or prediction.mask is not None
+            or not prediction.inference.busy
         )
 
     def check() -> None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector_app.controllers.batch import BatchController
 from inspector_app.jobs.batch_job import BatchPredictJob
 from inspector_app.services.batch import BatchOptions, BatchProgress, BatchReport
 
@@ -25,10 +26,18 @@ from inspector_app.services.batch import BatchOptions, BatchProgress, BatchRepor
 class BatchDialog(QDialog):
     """Non-modal: the operator can keep reviewing while the folder is predicted."""
 
-    def __init__(self, model_path: Path, input_dir: Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        input_dir: Path,
+        parent: QWidget | None = None,
+        *,
+        controller: BatchController | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Predict folder")
         self.model_path = model_path
+        self.controller = controller if controller is not None else BatchController(self)
         self.job: BatchPredictJob | None = None
         self.input_edit = QLineEdit(str(input_dir), self)
         self.output_edit = QLineEdit(str(input_dir.parent / f"{input_dir.name}_predictions"), self)
@@ -99,9 +108,10 @@ class BatchDialog(QDialog):
 
     def start(self) -> None:
         """Start the batch in the background."""
-        if self.job is not None and self.job.is_running():
+        job = self.controller.start(self.options())
+        if job is None:
             return
-        self.job = BatchPredictJob(self.options(), self)
+        self.job = job
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
@@ -109,12 +119,11 @@ class BatchDialog(QDialog):
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)
         self.status.setText("Starting…")
-        self.job.start()
 
     def cancel(self) -> None:
         """Stop after the current image."""
         if self.job is not None:
-            self.job.cancel()
+            self.controller.cancel()
             self.status.setText("Cancelling…")
 
     def _on_progress(self, p: BatchProgress) -> None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
+from inspector_app.canvas.view import CanvasView
+from inspector_app.widgets.legend import LegendPanel
 from inspector_app.widgets.verdict_bar import NEXT_UNREVIEWED_KEY, NG_KEY, OK_KEY
 
 #: (tool name, menu text, key). Tool names are the canvas's.
@@ -214,3 +216,18 @@ def shortcuts_text(a: StationActions) -> str:
     rows.append("<tr><td><b>Wheel / middle drag</b></td><td>zoom / pan the image</td></tr>")
     rows.append("<tr><td><b>Enter / Esc</b></td><td>finish / cancel a drawing</td></tr>")
     return "<table>" + "".join(rows) + "</table>"
+
+
+def connect_view_actions(a: StationActions, canvas: CanvasView, legend: LegendPanel) -> None:
+    """The actions that only drive views: tools, zoom, overlay layers (checked state follows)."""
+    a.fit.triggered.connect(canvas.fit)
+    a.zoom_1to1.triggered.connect(canvas.zoom_1to1)
+    a.cycle_layer.triggered.connect(legend.cycle_layer_mode)
+    for name, action in a.tools.items():
+        action.triggered.connect(lambda _checked=False, n=name: canvas.set_tool(n))
+    for name, action in a.layers.items():
+        action.triggered.connect(lambda _checked=False, n=name: legend.set_layer_mode(n))
+    canvas.tool_changed.connect(lambda n: a.tools[n].setChecked(True) if n in a.tools else None)
+    legend.opacity_changed.connect(canvas.set_overlay_opacity)
+    legend.layer_mode_changed.connect(canvas.set_layer_mode)
+    legend.layer_mode_changed.connect(lambda m: a.layers[m].setChecked(True) if m in a.layers else None)
