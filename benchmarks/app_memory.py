@@ -52,13 +52,13 @@ def main() -> None:
     window = MainWindow(operator="bench")
     window.resize(1400, 860)
     window.show()
-    window.load_model(model)
+    window.station.prediction.load_model(model)
     window.open_path(folder)
     _wait_signal(window.prediction_shown)
     samples = {0: rss_mb()}
     for i in range(1, args.switches + 1):
         window.step(1)
-        if window._prediction is None:
+        if window.station.prediction.mask is None:
             _wait_signal(window.prediction_shown)
         if i in (100, args.switches // 2, args.switches):
             samples[i] = rss_mb()

@@ -60,7 +60,7 @@ def run(count: int, dwell_ms: int, work: Path) -> dict[str, list[float]]:
     window.show()
     shown: list[str] = []
     window.prediction_shown.connect(shown.append)
-    window.load_model(model)
+    window.station.prediction.load_model(model)
     window.open_path(folder)
     _wait_signal(window.prediction_shown)
     results: dict[str, list[float]] = {"operator": [], "back-to-back": []}

@@ -60,9 +60,9 @@ def main() -> None:
     _wait_signal(window.image_shown)
     window.canvas.viewport().repaint()
     first_image = now()
-    rows_at_first = window.list_model.rowCount()
-    while window.scanner.is_running():
-        _wait_signal(window.scanner.finished, timeout_s=600)
+    rows_at_first = window.station.navigation.files.rowCount()
+    while window.station.navigation.scanner.is_running():
+        _wait_signal(window.station.navigation.scanner.finished, timeout_s=600)
     scanned = now()
     heartbeat.stop()
     gaps = [b - a for a, b in itertools.pairwise(ticks) if a >= start]

@@ -44,7 +44,7 @@ def _wait(signal: object, timeout_ms: int = 30_000) -> None:
 
 def _goto(window: MainWindow, row: int) -> None:
     window.file_panel.select_row(row)
-    if window._prediction is None:
+    if window.station.prediction.mask is None:
         _wait(window.prediction_shown)
 
 
@@ -63,7 +63,7 @@ def main() -> None:
     window = MainWindow(operator="kim")
     window.resize(1440, 880)
     window.show()
-    window.load_model(args.model)
+    window.station.prediction.load_model(args.model)
     window.open_path(project)
     _wait(window.prediction_shown)
     window.canvas.setFocus()
@@ -74,8 +74,8 @@ def main() -> None:
     categories = ["contamination", "", "abrasion", "pinhole", "", "wrinkling", ""]
     for row, (verdict, category) in enumerate(zip(verdicts, categories, strict=True)):
         _goto(window, row)
-        window.verdict_bar.category.setEditText(category)
-        window.record_verdict(verdict)
+        window.review_mode.verdict_bar.category.setEditText(category)
+        window.review_mode.record_verdict(verdict)
     _goto(window, 5)
     window.file_panel.set_filter("ng")
     _settle(400)
@@ -83,7 +83,7 @@ def main() -> None:
 
     window.file_panel.set_filter("all")
     _goto(window, 8)
-    window.accept_prediction(None)
+    window.station.accept_prediction(None)
     window.legend.set_layer_mode("annotation")
     window.notice.dismiss()
     _settle(400)

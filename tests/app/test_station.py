@@ -41,7 +41,7 @@ def _open(qtbot, path: Path, *, model: Path | None = None) -> MainWindow:  # typ
     window.activateWindow()
     if model is not None:
         with qtbot.waitSignal(window.model_settled, timeout=WAIT_MS):
-            window.load_model(model)
+            window.station.prediction.load_model(model)
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
         assert window.open_path(path)
     window.canvas.setFocus()
@@ -49,9 +49,9 @@ def _open(qtbot, path: Path, *, model: Path | None = None) -> MainWindow:  # typ
 
 
 @pytest.fixture
-def station(qtbot, folder: Path, model: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+def win(qtbot, folder: Path, model: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     window = _open(qtbot, folder, model=model)
-    qtbot.waitUntil(lambda: window._prediction is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.station.prediction.mask is not None, timeout=WAIT_MS)
     yield window
     window.shutdown()
 
@@ -62,85 +62,95 @@ def _key(qtbot, window: MainWindow, key: Qt.Key, expect: str) -> None:  # type: 
     assert blocker.args == [expect]
 
 
-def test_navigate_with_keys(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    assert station._current_name == "img_0.png"
-    _key(qtbot, station, Qt.Key.Key_D, "img_1.png")
-    _key(qtbot, station, Qt.Key.Key_PageDown, "img_2.png")
-    _key(qtbot, station, Qt.Key.Key_A, "img_1.png")
-    _key(qtbot, station, Qt.Key.Key_PageUp, "img_0.png")
+def test_navigate_with_keys(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    assert win.station.navigation.current_name == "img_0.png"
+    _key(qtbot, win, Qt.Key.Key_D, "img_1.png")
+    _key(qtbot, win, Qt.Key.Key_PageDown, "img_2.png")
+    _key(qtbot, win, Qt.Key.Key_A, "img_1.png")
+    _key(qtbot, win, Qt.Key.Key_PageUp, "img_0.png")
     # The status bar shows size, the model and its timing once the prediction is there.
-    qtbot.waitUntil(lambda: station._prediction is not None, timeout=WAIT_MS)
-    assert "64 x 48" in station.status.image_label.text()
-    assert "RGB test model" in station.status.model_label.text()
-    assert "ms" in station.status.model_label.text()
+    qtbot.waitUntil(lambda: win.station.prediction.mask is not None, timeout=WAIT_MS)
+    assert "64 x 48" in win.status.image_label.text()
+    assert "RGB test model" in win.status.model_label.text()
+    assert "ms" in win.status.model_label.text()
 
 
-def test_keys_work_while_the_list_has_focus(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    view = station.file_panel.view
+def test_keys_work_while_the_list_has_focus(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    view = win.file_panel.view
     view.setFocus()
     assert view.hasFocus()
-    with qtbot.waitSignal(station.image_shown, timeout=WAIT_MS) as blocker:
+    with qtbot.waitSignal(win.image_shown, timeout=WAIT_MS) as blocker:
         qtbot.keyClick(view, Qt.Key.Key_D)
     assert blocker.args == ["img_1.png"]
-    with qtbot.waitSignal(station.verdict_recorded, timeout=WAIT_MS) as rec:
+    with qtbot.waitSignal(win.verdict_recorded, timeout=WAIT_MS) as rec:
         qtbot.keyClick(view, Qt.Key.Key_N)
     assert rec.args == ["img_1.png", "NG"]
 
 
-def test_legend_shows_prediction_stats(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    rows = station.legend.row_texts()
+def test_legend_shows_prediction_stats(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    rows = win.legend.row_texts()
     assert [r[0] for r in rows] == ["red defect", "green defect", "blue defect"]
     # 15x25 red patch and 10x20 green patch on 64x48 = 3072 px.
     assert rows[0][1:] == ("375", "12.21 %", "1")
     assert rows[1][1:] == ("200", "6.51 %", "1")
     assert rows[2][1:] == ("0", "0 %", "0")
     # Hiding a class in the legend reaches the canvas.
-    station.legend.set_class_visible(2, False)
-    assert station.legend.visible_classes() == [1, 3]
+    win.legend.set_class_visible(2, False)
+    assert win.legend.visible_classes() == [1, 3]
 
 
-def test_cursor_layers_opacity_and_model_card(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
+def test_cursor_layers_opacity_and_model_card(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
     from inspector_app.widgets.model_picker import describe_card
 
-    canvas = station.canvas
+    canvas = win.canvas
     qtbot.mouseMove(canvas.viewport(), canvas.mapFromScene(10.5, 10.5))  # inside the red patch
-    qtbot.waitUntil(lambda: "red defect" in station.status.cursor_label.text(), timeout=WAIT_MS)
-    assert "x 10, y 10" in station.status.cursor_label.text()
-    assert "255,0,0" in station.status.cursor_label.text()
+    qtbot.waitUntil(lambda: "red defect" in win.status.cursor_label.text(), timeout=WAIT_MS)
+    assert "x 10, y 10" in win.status.cursor_label.text()
+    assert "255,0,0" in win.status.cursor_label.text()
     # Layer toggles: buttons, menu actions and the L key agree.
-    qtbot.mouseClick(station.legend.mode_buttons["annotation"], Qt.MouseButton.LeftButton)
-    assert station.actions_.layers["annotation"].isChecked()
+    qtbot.mouseClick(win.legend.mode_buttons["annotation"], Qt.MouseButton.LeftButton)
+    assert win.actions_.layers["annotation"].isChecked()
     canvas.setFocus()
     qtbot.keyClick(canvas, Qt.Key.Key_L)
-    assert station.legend.layer_mode() == "both" and station.actions_.layers["both"].isChecked()
-    station.legend.opacity.setValue(80)
-    assert station.legend.opacity_label.text() == "80 %"
-    assert station.project is not None and station.project.settings.overlay_opacity == 0.8
-    model = station.inference.model
+    assert win.legend.layer_mode() == "both" and win.actions_.layers["both"].isChecked()
+    win.legend.opacity.setValue(80)
+    assert win.legend.opacity_label.text() == "80 %"
+    assert (
+        win.station.navigation.project is not None
+        and win.station.navigation.project.settings.overlay_opacity == 0.8
+    )
+    model = win.station.prediction.model
     assert model is not None
     html = describe_card(model.card, model.path)
     for text in ("RGB test model", "red defect", "green defect", "miou", "synthetic", "rgb4-a"):
         assert text in html
 
 
-def test_verdict_keys_write_sqlite_and_reopen_restores(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
-    with qtbot.waitSignal(station.verdict_recorded, timeout=WAIT_MS) as rec:
-        qtbot.keyClick(station.canvas, Qt.Key.Key_O)
+def test_verdict_keys_write_sqlite_and_reopen_restores(qtbot, win: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(win.verdict_recorded, timeout=WAIT_MS) as rec:
+        qtbot.keyClick(win.canvas, Qt.Key.Key_O)
     assert rec.args == ["img_0.png", "OK"]
-    qtbot.waitUntil(lambda: station._current_name == "img_1.png", timeout=WAIT_MS)  # next unreviewed
-    qtbot.waitUntil(lambda: station._prediction is not None, timeout=WAIT_MS)
-    station.verdict_bar.category.setEditText("scratch")
-    station.verdict_bar.comment.setText("long mark")
-    station.canvas.setFocus()
-    with qtbot.waitSignal(station.verdict_recorded, timeout=WAIT_MS) as rec:
-        qtbot.keyClick(station.canvas, Qt.Key.Key_N)
+    qtbot.waitUntil(
+        lambda: win.station.navigation.current_name == "img_1.png", timeout=WAIT_MS
+    )  # next unreviewed
+    qtbot.waitUntil(lambda: win.station.prediction.mask is not None, timeout=WAIT_MS)
+    win.review_mode.verdict_bar.category.setEditText("scratch")
+    win.review_mode.verdict_bar.comment.setText("long mark")
+    win.canvas.setFocus()
+    with qtbot.waitSignal(win.verdict_recorded, timeout=WAIT_MS) as rec:
+        qtbot.keyClick(win.canvas, Qt.Key.Key_N)
     assert rec.args == ["img_1.png", "NG"]
-    assert station.verdict_bar.comment.text() == ""  # inputs cleared after recording
+    assert win.review_mode.verdict_bar.comment.text() == ""  # inputs cleared after recording
 
     db = folder / ".inspector" / "review.sqlite"
-    rows = sqlite3.connect(db).execute(
-        "SELECT image, verdict, operator, category, comment, model_id, class_areas, content_hash FROM reviews"
-    ).fetchall()
+    rows = (
+        sqlite3.connect(db)
+        .execute(
+            "SELECT image, verdict, operator, category, comment, model_id, class_areas, content_hash "
+            "FROM reviews"
+        )
+        .fetchall()
+    )
     assert [r[:5] for r in rows] == [
         ("img_0.png", "OK", "tester", "", ""),
         ("img_1.png", "NG", "tester", "scratch", "long mark"),
@@ -149,109 +159,109 @@ def test_verdict_keys_write_sqlite_and_reopen_restores(qtbot, station: MainWindo
     assert '"red": 375' in rows[1][6] and len(rows[1][7]) == 32
     # the digest (computed in the loader thread) is the file's own
     assert [r[7] for r in rows] == [content_hash(folder / "img_0.png"), content_hash(folder / "img_1.png")]
-    assert station.summary.values["ng"].text() == "1"
-    assert station.summary.values["ng_rate"].text() == "50.0 %"
-    station.shutdown()
-    station.close()
+    assert win.review_mode.summary.values["ng"].text() == "1"
+    assert win.review_mode.summary.values["ng_rate"].text() == "50.0 %"
+    win.shutdown()
+    win.close()
 
     again = _open(qtbot, folder)
-    status = {e.name: e.status for e in again.list_model.entries()}
+    status = {e.name: e.status for e in again.station.navigation.files.entries()}
     assert status["img_0.png"] == Status.OK
     assert status["img_1.png"] == Status.NG
-    assert again.summary.values["reviewed"].text() == "2 / 6"
+    assert again.review_mode.summary.values["reviewed"].text() == "2 / 6"
     again.shutdown()
 
 
-def test_filter_and_search(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    qtbot.keyClick(station.canvas, Qt.Key.Key_N)  # img_0 NG, moves on
-    qtbot.waitUntil(lambda: station._current_name == "img_1.png", timeout=WAIT_MS)
-    panel = station.file_panel
+def test_filter_and_search(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(win.canvas, Qt.Key.Key_N)  # img_0 NG, moves on
+    qtbot.waitUntil(lambda: win.station.navigation.current_name == "img_1.png", timeout=WAIT_MS)
+    panel = win.file_panel
     panel.set_filter("ng")
     assert panel.proxy.rowCount() == 1
     panel.set_filter("unreviewed")
     assert panel.proxy.rowCount() == 5
     panel.set_filter("all")
     # Search with real typing after Ctrl+F.
-    qtbot.keyClick(station.canvas, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert panel.search.hasFocus()
     qtbot.keyClicks(panel.search, "g_4")
     assert panel.proxy.rowCount() == 1
     # Letters typed into the search box do not trigger single-key shortcuts.
-    assert station._current_name == "img_1.png"
+    assert win.station.navigation.current_name == "img_1.png"
 
 
-def test_csv_export(qtbot, station: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    station.record_verdict("NG")
-    qtbot.waitUntil(lambda: station._current_name == "img_1.png", timeout=WAIT_MS)
-    station.record_verdict("OK")
+def test_csv_export(qtbot, win: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    win.review_mode.record_verdict("NG")
+    qtbot.waitUntil(lambda: win.station.navigation.current_name == "img_1.png", timeout=WAIT_MS)
+    win.review_mode.record_verdict("OK")
     out = tmp_path / "out.csv"
-    assert station.export_csv(out) == 2
+    assert win.station.review.export_csv(out) == 2
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("image,verdict,category,comment,operator,time,model_id")
     assert lines[1].startswith("img_0.png,NG,")
     assert lines[2].startswith("img_1.png,OK,")
 
 
-def test_model_load_failure_keeps_previous(qtbot, station: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_model_load_failure_keeps_previous(qtbot, win: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "broken.onnx"
     bad.write_bytes(b"this is not an onnx file")
-    before = station.inference.model
+    before = win.station.prediction.model
     assert before is not None
-    with qtbot.waitSignal(station.model_settled, timeout=WAIT_MS):
-        station.load_model(bad, remember=True)
-    assert station.inference.model is before
-    notice = station.notice.label.text()
+    with qtbot.waitSignal(win.model_settled, timeout=WAIT_MS):
+        win.station.prediction.load_model(bad, remember=True)
+    assert win.station.prediction.model is before
+    notice = win.notice.label.text()
     assert "broken.onnx" in notice and "Still using RGB test model" in notice
-    assert station.notice.level == "error"
-    assert "Could not load broken.onnx" in station.model_picker.detail_label.text()
+    assert win.notice.level == "error"
+    assert "Could not load broken.onnx" in win.prediction_panel.model_picker.detail_label.text()
     # Predictions still work with the kept model.
-    _key(qtbot, station, Qt.Key.Key_D, "img_1.png")
-    qtbot.waitUntil(lambda: station._prediction is not None, timeout=WAIT_MS)
+    _key(qtbot, win, Qt.Key.Key_D, "img_1.png")
+    qtbot.waitUntil(lambda: win.station.prediction.mask is not None, timeout=WAIT_MS)
 
 
-def test_accept_prediction_and_save_with_ctrl_s(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
-    assert station.accept_prediction(None) == 2  # one red region, one green region
-    assert station.session.is_dirty
-    assert station.list_model.entry(0).dirty and station.isWindowModified()
-    qtbot.keyClick(station.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+def test_accept_prediction_and_save_with_ctrl_s(qtbot, win: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    assert win.station.accept_prediction(None) == 2  # one red region, one green region
+    assert win.station.annotation.session.is_dirty
+    assert win.station.navigation.files.entry(0).dirty and win.isWindowModified()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert (folder / "img_0.json").is_file()
-    assert not station.session.is_dirty and not station.list_model.entry(0).dirty
-    assert station.list_model.entry(0).shape_counts == {"red": 1, "green": 1}
+    assert not win.station.annotation.session.is_dirty and not win.station.navigation.files.entry(0).dirty
+    assert win.station.navigation.files.entry(0).shape_counts == {"red": 1, "green": 1}
     # One class only, then undo with the real key.
-    stack = station.session.undo_stack
+    stack = win.station.annotation.session.undo_stack
     assert stack is not None
-    station.accept_prediction([2])
-    assert station.session.is_dirty
-    qtbot.keyClick(station.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert not station.session.is_dirty
+    win.station.accept_prediction([2])
+    assert win.station.annotation.session.is_dirty
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not win.station.annotation.session.is_dirty
 
 
-def test_polygon_drawn_with_mouse_is_autosaved_on_switch(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
-    canvas = station.canvas
+def test_polygon_drawn_with_mouse_is_autosaved_on_switch(qtbot, win: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    canvas = win.canvas
     canvas.set_current_label("blue")
     qtbot.keyClick(canvas, Qt.Key.Key_P)  # polygon tool
     assert canvas.tool == "polygon"
     for x, y in ((10, 10), (30, 10), (30, 30)):
         qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(x, y))
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
-    assert [s.label for s in station.session.state.shapes] == ["blue"]
-    assert station.list_model.entry(0).dirty
-    _key(qtbot, station, Qt.Key.Key_D, "img_1.png")
+    assert [s.label for s in win.station.annotation.session.state.shapes] == ["blue"]
+    assert win.station.navigation.files.entry(0).dirty
+    _key(qtbot, win, Qt.Key.Key_D, "img_1.png")
     assert (folder / "img_0.json").is_file()  # saved when leaving the image
-    assert not station.list_model.entry(0).dirty
+    assert not win.station.navigation.files.entry(0).dirty
 
 
-def test_save_failure_is_shown_and_edits_kept(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
-    station.accept_prediction(None)
+def test_save_failure_is_shown_and_edits_kept(qtbot, win: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    win.station.accept_prediction(None)
     blocker = folder / "img_0.json"
     blocker.mkdir()  # something that is not a LabelMe file sits where the JSON goes
     (blocker / "x").write_text("x")
-    assert not station.save_current()
-    assert station.notice.level == "error" and "img_0.json" in station.notice.label.text()
-    assert station.session.is_dirty and station.list_model.entry(0).dirty
+    assert not win.station.annotation.save_current()
+    assert win.notice.level == "error" and "img_0.json" in win.notice.label.text()
+    assert win.station.annotation.session.is_dirty and win.station.navigation.files.entry(0).dirty
     (blocker / "x").unlink()
     blocker.rmdir()
-    assert station.save_current()
+    assert win.station.annotation.save_current()
     assert blocker.is_file()
 
 
@@ -261,7 +271,7 @@ def test_unreadable_json_and_unknown_labels(qtbot, folder: Path, model: Path) ->
     window = _open(qtbot, folder, model=model)
     try:
         _key(qtbot, window, Qt.Key.Key_D, "img_1.png")
-        assert window.list_model.entry(1).status == Status.UNREADABLE
+        assert window.station.navigation.files.entry(1).status == Status.UNREADABLE
         assert "unreadable" in window.notice.label.text() and "img_1.json" in window.notice.label.text()
         _key(qtbot, window, Qt.Key.Key_D, "img_2.png")
         assert "weird_label" in window.notice.label.text()
@@ -281,7 +291,7 @@ def test_style_applies() -> None:
 def test_accept_leaves_out_specks() -> None:
     import numpy as np
 
-    from inspector_app.station.annotations import without_specks
+    from inspector_app.controllers.annotation import without_specks
 
     mask = np.zeros((20, 20), np.uint8)
     mask[2:8, 2:8] = 1  # 36 px region: kept
@@ -293,31 +303,34 @@ def test_accept_leaves_out_specks() -> None:
     assert without_specks(mask, 0) is mask
 
 
-def test_autosave_timer_saves_edits(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
-    assert station.project is not None
-    station.project.settings.autosave_seconds = 1
-    station._restart_autosave()
-    station.accept_prediction(None)
-    assert station.session.is_dirty
+def test_autosave_timer_saves_edits(qtbot, win: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    assert win.station.navigation.project is not None
+    win.station.navigation.project.settings.autosave_seconds = 1
+    win.station.annotation.restart_autosave()
+    win.station.accept_prediction(None)
+    assert win.station.annotation.session.is_dirty
     qtbot.waitUntil(lambda: (folder / "img_0.json").is_file(), timeout=WAIT_MS)
-    assert not station.session.is_dirty
-    assert station.status.save_label.text().startswith("saved")
+    assert not win.station.annotation.session.is_dirty
+    assert win.status.save_label.text().startswith("saved")
 
 
-def test_save_while_unreadable_image_shown_marks_edited_one(qtbot, station: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
+def test_save_while_unreadable_image_shown_marks_edited_one(qtbot, win: MainWindow, folder: Path) -> None:  # type: ignore[no-untyped-def]
     # When the next image cannot be decoded, img_0's shapes must not stay editable over the blank
     # canvas; its unsaved edits stay in the session, Ctrl+S writes img_0.json, and the list must
     # say so for img_0, not for the image on screen.
-    assert station.project is not None
-    station.project.settings.autosave_on_switch = False
-    station.accept_prediction(None)
+    assert win.station.navigation.project is not None
+    win.station.navigation.project.settings.autosave_on_switch = False
+    win.station.accept_prediction(None)
     (folder / "img_4.png").write_bytes(b"not a png")
-    station.file_panel.select_row(4)
-    qtbot.waitUntil(lambda: "Cannot read img_4.png" in station.notice.label.text(), timeout=WAIT_MS)
-    assert station.session.image_path is None and station.session.state.shapes == ()
-    assert station.list_model.entry(0).dirty
-    assert station.save_current()
+    win.file_panel.select_row(4)
+    qtbot.waitUntil(lambda: "Cannot read img_4.png" in win.notice.label.text(), timeout=WAIT_MS)
+    assert (
+        win.station.annotation.session.image_path is None
+        and win.station.annotation.session.state.shapes == ()
+    )
+    assert win.station.navigation.files.entry(0).dirty
+    assert win.station.annotation.save_current()
     assert (folder / "img_0.json").is_file()
-    assert not station.list_model.entry(0).dirty
-    assert station.list_model.entry(0).shape_counts == {"red": 1, "green": 1}
-    assert station.list_model.entry(4).shape_counts != {"red": 1, "green": 1}
+    assert not win.station.navigation.files.entry(0).dirty
+    assert win.station.navigation.files.entry(0).shape_counts == {"red": 1, "green": 1}
+    assert win.station.navigation.files.entry(4).shape_counts != {"red": 1, "green": 1}

@@ -105,7 +105,7 @@ def test_inference_service_applies_the_map(qtbot, tmp_path: Path) -> None:  # ty
 
 
 @pytest.fixture
-def station(qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+def win(qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     root = tmp_path / "project"
     make_folder(root, 3)
     PROJECT.save(root / "classes.yaml")  # the folder's table, as in the demo and the datasets
@@ -116,10 +116,10 @@ def station(qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-u
     window.show()
     qtbot.waitExposed(window)
     with qtbot.waitSignal(window.model_settled, timeout=WAIT_MS):
-        window.load_model(permuted_model(tmp_path / "permuted.onnx"))
+        window.station.prediction.load_model(permuted_model(tmp_path / "permuted.onnx"))
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
         assert window.open_path(root)
-    qtbot.waitUntil(lambda: window._prediction is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.station.prediction.mask is not None, timeout=WAIT_MS)
     yield window
     window.shutdown()
 
@@ -132,60 +132,60 @@ def _overlay_colour(window: MainWindow, box: tuple[int, int, int, int]) -> QColo
     return canvas.viewport().grab().toImage().pixelColor(point)
 
 
-def test_model_labels_missing_from_the_project_are_added(station: MainWindow) -> None:
-    table = station.session.class_table
+def test_model_labels_missing_from_the_project_are_added(win: MainWindow) -> None:
+    table = win.station.annotation.session.class_table
     assert table.labels == ("_background_", "red", "green", "blue", "dent")
     assert [c.color for c in table.classes[1:4]] == [(250, 20, 20), (20, 250, 20), (20, 20, 250)]
-    assert station.project is not None and station.project.class_table == table
-    assert (station.project.root / ".inspector" / "classes.yaml").is_file()
-    assert "dent" in station.notice.text() and station.notice.level == "warning"
+    assert win.station.navigation.project is not None and win.station.navigation.project.class_table == table
+    assert (win.station.navigation.project.root / ".inspector" / "classes.yaml").is_file()
+    assert "dent" in win.notice.text() and win.notice.level == "warning"
 
 
-def test_prediction_overlay_and_legend_speak_project_indices(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    prediction = station._prediction
-    assert prediction is not None
+def test_prediction_overlay_and_legend_speak_project_indices(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    mask = win.station.prediction.mask
+    assert mask is not None
     y0, y1, x0, x1 = RED_BOX
-    np.testing.assert_array_equal(prediction.mask[y0:y1, x0:x1], 1)  # the project's "red"
+    np.testing.assert_array_equal(mask[y0:y1, x0:x1], 1)  # the project's "red"
     y0, y1, x0, x1 = GREEN_BOX
-    np.testing.assert_array_equal(prediction.mask[y0:y1, x0:x1], 2)
+    np.testing.assert_array_equal(mask[y0:y1, x0:x1], 2)
     # Legend: the model's classes with the project's names, in the project's order.
-    rows = station.legend.row_texts()
+    rows = win.legend.row_texts()
     assert [r[0] for r in rows] == ["Rust", "Grime", "Bruise", "dent"]
     assert rows[0][1] == "375" and rows[1][1] == "200" and rows[2][1] == "0"
     # The overlay is coloured with the project's colours (those of the shapes), not the model's.
-    station.legend.set_layer_mode("prediction")
-    station.legend.set_opacity(1.0)
-    station.canvas.fit()
+    win.legend.set_layer_mode("prediction")
+    win.legend.set_opacity(1.0)
+    win.canvas.fit()
     qtbot.wait(50)
-    assert _overlay_colour(station, RED_BOX) == QColor(250, 20, 20)
-    assert _overlay_colour(station, GREEN_BOX) == QColor(20, 250, 20)
+    assert _overlay_colour(win, RED_BOX) == QColor(250, 20, 20)
+    assert _overlay_colour(win, GREEN_BOX) == QColor(20, 250, 20)
     # Hiding the project's "red" hides the red overlay AND the red shapes, nothing else.
-    station.legend.set_class_visible(1, False)
+    win.legend.set_class_visible(1, False)
     qtbot.wait(50)
-    assert _overlay_colour(station, RED_BOX) != QColor(250, 20, 20)
-    assert _overlay_colour(station, GREEN_BOX) == QColor(20, 250, 20)
-    station.legend.set_layer_mode("annotation")
-    shown = {item.annotation.label: item.isVisible() for item in station.canvas.shapes.items()}
+    assert _overlay_colour(win, RED_BOX) != QColor(250, 20, 20)
+    assert _overlay_colour(win, GREEN_BOX) == QColor(20, 250, 20)
+    win.legend.set_layer_mode("annotation")
+    shown = {item.annotation.label: item.isVisible() for item in win.canvas.shapes.items()}
     assert shown == {"red": False, "green": True}
     # A label typed now (a new class) is not hidden by the legend's choice.
-    station.session.set_selection(
-        [i.shape_id for i in station.canvas.shapes.items() if i.annotation.label == "green"]
+    win.station.annotation.session.set_selection(
+        [i.shape_id for i in win.canvas.shapes.items() if i.annotation.label == "green"]
     )
-    station.session.set_label(station.session.selection, "scratch")
-    shown = {item.annotation.label: item.isVisible() for item in station.canvas.shapes.items()}
+    win.station.annotation.session.set_label(win.station.annotation.session.selection, "scratch")
+    shown = {item.annotation.label: item.isVisible() for item in win.canvas.shapes.items()}
     assert shown == {"red": False, "scratch": True}
 
 
-def test_accept_prediction_labels_by_the_project_table(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    menu = station.actions_.accept_menu
+def test_accept_prediction_labels_by_the_project_table(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    menu = win.actions_.accept_menu
     assert menu is not None
     texts = [a.text() for a in menu.actions()]
     assert texts == ["Rust (red)", "Grime (green)", "Bruise (blue)", "dent (dent)"]
     menu.actions()[0].trigger()  # "red" only
-    predicted = [s for s in station.session.state.shapes if is_prediction(s)]
+    predicted = [s for s in win.station.annotation.session.state.shapes if is_prediction(s)]
     assert [s.label for s in predicted] == ["red"]
-    assert station.accept_prediction(None) == 2
-    predicted = [s for s in station.session.state.shapes if is_prediction(s)]
+    assert win.station.accept_prediction(None) == 2
+    predicted = [s for s in win.station.annotation.session.state.shapes if is_prediction(s)]
     boxes = {s.label: np.array(s.points) for s in predicted}
     assert set(boxes) == {"red", "green"}
     y0, y1, x0, x1 = RED_BOX
@@ -197,14 +197,14 @@ def test_accept_prediction_labels_by_the_project_table(qtbot, station: MainWindo
     assert x0 - 1 <= pts[:, 0].min() and pts[:, 0].max() <= x1 + 1
 
 
-def test_review_areas_list_counts_and_cursor_use_labels(qtbot, station: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    entry = station.current_entry()
+def test_review_areas_list_counts_and_cursor_use_labels(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    entry = win.station.navigation.current_entry()
     assert entry is not None and entry.predicted == {"red": 1, "green": 1}
-    canvas = station.canvas
+    canvas = win.canvas
     qtbot.mouseMove(canvas.viewport(), canvas.mapFromScene(10.5, 10.5))  # inside the red patch
-    qtbot.waitUntil(lambda: "Rust" in station.status.cursor_label.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "Rust" in win.status.cursor_label.text(), timeout=WAIT_MS)
     canvas.setFocus()
-    record = station.record_verdict("NG")
+    record = win.review_mode.record_verdict("NG")
     assert record is not None
     assert dict(record.class_areas) == {"red": 375, "green": 200, "blue": 0, "dent": 0}
 
@@ -219,15 +219,15 @@ def test_a_model_opened_after_the_project_is_joined_too(qtbot, tmp_path: Path) -
     try:
         with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
             assert window.open_path(root)
-        assert window.session.class_table.labels == PROJECT.labels
+        assert window.station.annotation.session.class_table.labels == PROJECT.labels
         with qtbot.waitSignal(window.prediction_shown, timeout=WAIT_MS):
-            window.load_model(permuted_model(tmp_path / "permuted.onnx"))
-        assert window.session.class_table.labels == (*PROJECT.labels, "dent")
+            window.station.prediction.load_model(permuted_model(tmp_path / "permuted.onnx"))
+        assert window.station.annotation.session.class_table.labels == (*PROJECT.labels, "dent")
         assert "dent" in window.notice.text()
-        prediction = window._prediction
-        assert prediction is not None
+        mask = window.station.prediction.mask
+        assert mask is not None
         y0, _y1, x0, _x1 = RED_BOX
-        assert prediction.mask[y0, x0] == PROJECT.index_of("red")
+        assert mask[y0, x0] == PROJECT.index_of("red")
         assert [r[0] for r in window.legend.row_texts()] == ["Rust", "Grime", "Bruise", "dent"]
     finally:
         window.shutdown()
