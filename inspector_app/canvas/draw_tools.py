@@ -15,7 +15,7 @@ from inspector_app.canvas.tool_base import BaseTool
 from inspector_app.core.annotations import Shape
 
 if TYPE_CHECKING:
-    from inspector_app.canvas.view import CanvasView
+    from inspector_app.canvas.tool_host import ToolHost
 
 __all__ = ["BrushTool", "DrawTool"]
 
@@ -27,7 +27,7 @@ _TWO_POINT = ("rectangle", "circle", "line")
 class DrawTool(BaseTool):
     """Draws one new shape of ``kind`` at a time and hands it to the session."""
 
-    def __init__(self, view: CanvasView, kind: str) -> None:
+    def __init__(self, view: ToolHost, kind: str) -> None:
         super().__init__(view)
         self.name = kind
         self.kind = kind
@@ -181,7 +181,7 @@ class DrawTool(BaseTool):
 class BrushTool(BaseTool):
     """Paints (or erases) on the view's paint layer; :meth:`commit` makes it one session edit."""
 
-    def __init__(self, view: CanvasView, erase: bool) -> None:
+    def __init__(self, view: ToolHost, erase: bool) -> None:
         super().__init__(view)
         self.erase = erase
         self.name = "eraser" if erase else "brush"

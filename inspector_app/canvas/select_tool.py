@@ -19,7 +19,7 @@ from inspector_app.canvas.tool_base import BaseTool
 from inspector_app.core.annotations import Shape
 
 if TYPE_CHECKING:
-    from inspector_app.canvas.view import CanvasView
+    from inspector_app.canvas.tool_host import ToolHost
 
 __all__ = ["SelectTool"]
 
@@ -31,7 +31,7 @@ class SelectTool(BaseTool):
 
     name = "select"
 
-    def __init__(self, view: CanvasView) -> None:
+    def __init__(self, view: ToolHost) -> None:
         super().__init__(view)
         self._mode: str | None = None  # 'vertex' | 'move' | 'rubber'
         self._item: ShapeItem | None = None

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 
 if TYPE_CHECKING:
-    from inspector_app.canvas.view import CanvasView
+    from inspector_app.canvas.tool_host import ToolHost
 
 __all__ = ["TOOLS", "BaseTool"]
 
@@ -20,7 +20,7 @@ class BaseTool:
 
     name = ""
 
-    def __init__(self, view: CanvasView) -> None:
+    def __init__(self, view: ToolHost) -> None:
         self.view = view
 
     def cursor(self) -> Qt.CursorShape:

@@ -32,12 +32,12 @@ from inspector_app.canvas.select_tool import SelectTool
 from inspector_app.canvas.tool_base import TOOLS, BaseTool
 
 if TYPE_CHECKING:
-    from inspector_app.canvas.view import CanvasView
+    from inspector_app.canvas.tool_host import ToolHost
 
 __all__ = ["TOOLS", "BaseTool", "make_tool"]
 
 
-def make_tool(name: str, view: CanvasView) -> BaseTool:
+def make_tool(name: str, view: ToolHost) -> BaseTool:
     """A new tool object for ``name`` (one of :data:`TOOLS`)."""
     if name == "select":
         return SelectTool(view)

@@ -29,7 +29,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -368,3 +368,24 @@ class Predictor:
         """Run once on a blank image so that the first real frame does not pay the set-up cost."""
         shape = (height, width) if self.card.input_channels == 1 else (height, width, 3)
         self.predict(np.zeros(shape, dtype=np.uint8))
+
+
+# --- the seam typed by the station and the batch runner ---------------------------------------------
+class PredictorLike(Protocol):
+    """What callers use of a :class:`Predictor`: its card, its id and the per-frame path."""
+
+    @property
+    def model_id(self) -> str:
+        """Identity of the model file (cache keys, review records)."""
+        ...
+
+    @property
+    def card(self) -> ModelCard:
+        """The model card: classes, normalisation, input size rules."""
+        ...
+
+    def predict(
+        self, image: np.ndarray, *, probabilities: bool = False, threshold: float | None = None
+    ) -> Prediction:
+        """Segment one image (see :meth:`Predictor.predict`)."""
+        ...

@@ -24,28 +24,31 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from inspector_app.core.classes import ClassTable
+from inspector_app.core.modelcard import ModelCard
+from inspector_app.core.predictor import Predictor, PredictorLike  # onnxruntime loads in Predictor()
 from inspector_app.services.cache import LruCache
 from inspector_app.services.class_map import ClassMap
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A loaded model: its file, id and card (``card`` is a core ``ModelCard``)."""
+    """A loaded model: its file, id and card."""
 
     path: Path
     model_id: str
-    card: Any
+    card: ModelCard
     load_ms: float = 0.0
 
     @property
-    def class_table(self) -> Any:
+    def class_table(self) -> ClassTable:
         """The model's class table (indices of its masks)."""
         return self.card.class_table
 
     @property
     def name(self) -> str:
         """Display name: the card's name, else the file name."""
-        return str(getattr(self.card, "name", "") or self.path.stem)
+        return self.card.name or self.path.stem
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ class _Worker(QObject):
         #: ``threading.get_ident()`` of the thread this worker runs in (set when it starts).
         self.thread_ident = 0
         self._threads = threads
-        self._predictor: Any = None
+        self._predictor: PredictorLike | None = None
         self._lock = threading.Lock()
         self._loads: list[tuple[int, Path]] = []
         self._pending: _PredictRequest | None = None
@@ -150,19 +153,17 @@ class _Worker(QObject):
     def _load(self, request_id: int, path: Path) -> None:
         start = time.perf_counter()
         try:
-            from inspector_app.core.predictor import Predictor  # lazy: onnxruntime is heavy
-
-            predictor = Predictor(path, threads=self._threads)
+            predictor: PredictorLike = Predictor(path, threads=self._threads)
         except Exception as exc:  # any failure keeps the previous model
             self.load_failed.emit(request_id, str(path), _reason(exc))
             return
         self._predictor = predictor  # the previous one is released only on success
-        info = ModelInfo(path, str(predictor.model_id), predictor.card, (time.perf_counter() - start) * 1e3)
+        info = ModelInfo(path, predictor.model_id, predictor.card, (time.perf_counter() - start) * 1e3)
         self.loaded.emit(request_id, info)
 
     def _predict(self, request: _PredictRequest) -> None:
         predictor = self._predictor
-        if predictor is None or str(predictor.model_id) != request.model_id:
+        if predictor is None or predictor.model_id != request.model_id:
             self.predict_failed.emit(
                 request.request_id, request.image_id, request.model_id, "the model is not loaded"
             )

@@ -6,11 +6,12 @@ Single-key shortcuts are window shortcuts, so they never fire while a text field
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from PySide6.QtCore import SignalInstance
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
-from inspector_app.canvas.view import CanvasView
 from inspector_app.widgets.legend import LegendPanel
 from inspector_app.widgets.verdict_bar import NEXT_UNREVIEWED_KEY, NG_KEY, OK_KEY
 
@@ -218,7 +219,20 @@ def shortcuts_text(a: StationActions) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
-def connect_view_actions(a: StationActions, canvas: CanvasView, legend: LegendPanel) -> None:
+class ActionCanvas(Protocol):
+    """What the view actions drive of the canvas (:class:`inspector_app.canvas.CanvasView`; typed
+    structurally so that this module does not import the canvas, which imports widgets)."""
+
+    tool_changed: SignalInstance
+
+    def fit(self) -> None: ...
+    def zoom_1to1(self) -> None: ...
+    def set_tool(self, name: str) -> None: ...
+    def set_overlay_opacity(self, opacity: float) -> None: ...
+    def set_layer_mode(self, mode: str) -> None: ...
+
+
+def connect_view_actions(a: StationActions, canvas: ActionCanvas, legend: LegendPanel) -> None:
     """The actions that only drive views: tools, zoom, overlay layers (checked state follows)."""
     a.fit.triggered.connect(canvas.fit)
     a.zoom_1to1.triggered.connect(canvas.zoom_1to1)
