@@ -86,11 +86,6 @@ class AnnotationController(QObject):
         return self.session.class_table
 
     @property
-    def table_source(self) -> str:
-        """Where the class table came from: project | folder | model | none."""
-        return self._table_source
-
-    @property
     def is_dirty(self) -> bool:
         """The held image has unsaved edits."""
         return self.session.is_dirty

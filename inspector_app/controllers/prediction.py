@@ -98,11 +98,6 @@ class PredictionController(QObject):
         """Class-index mask (project indices) of the prediction on screen."""
         return self._prediction.mask if self._prediction is not None else None
 
-    @property
-    def model_classes(self) -> tuple[ClassInfo, ...]:
-        """The model's classes as the project numbers and colours them."""
-        return self._model_classes or ()
-
     def class_name_at(self, x: int, y: int) -> str:
         """Name of the predicted class under image pixel (x, y); "" without a prediction."""
         if self._prediction is None:

@@ -72,6 +72,7 @@ class AnnotateMode(StationMode):
     def activate(self) -> None:
         """Take the shared prediction panel (its legend says which classes are drawn)."""
         self._layout.insertWidget(1, self._panel, 0)
+        self._panel.show()  # a re-parented widget is hidden until shown
 
     def accept_prediction(self, classes: list[int] | None) -> int:
         """Turn the shown prediction (all classes or some project indices) into polygons."""

@@ -101,10 +101,6 @@ class ModeHost(QObject):
         """Name of the active mode."""
         return self._current.name if self._current is not None else None
 
-    def switch_action(self, name: str) -> QAction:
-        """The action that switches to ``name``."""
-        return self._switches[name]
-
     def switch(self, name: str) -> None:
         """Make ``name`` the active mode (deactivates the previous one)."""
         mode = self._modes[name]

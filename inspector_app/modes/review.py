@@ -59,6 +59,7 @@ class ReviewMode(StationMode):
     def activate(self) -> None:
         """Take the shared prediction panel back and enable the verdict keys."""
         self._layout.insertWidget(1, self._prediction, 1)
+        self._prediction.show()  # a re-parented widget is hidden until shown
         for action in self._verdict_actions:
             action.setEnabled(True)
 
