@@ -10,17 +10,17 @@ legend, status bar, review areas. Answers for an image the operator has already 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QStandardPaths, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QStackedWidget
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
 from inspector_app.canvas import CanvasView
 from inspector_app.controllers.navigation import image_facts
 from inspector_app.controllers.station import Station
 from inspector_app.filelist.view import FileListPanel
-from inspector_app.jobs.inference import ModelInfo
 from inspector_app.jobs.loader import LoadedImage
 from inspector_app.modes import AnnotateMode, ModeHost, ReviewMode
 from inspector_app.services.project import Project
@@ -30,7 +30,9 @@ from inspector_app.widgets.prediction_panel import PredictionPanel
 from inspector_app.widgets.station_actions import (
     build_actions,
     build_menus,
+    build_mode_bar,
     build_toolbar,
+    build_undo_redo,
     connect_view_actions,
 )
 from inspector_app.widgets.station_layout import build_splitter
@@ -76,18 +78,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(build_splitter(self, self.file_panel, self.notice, self.canvas, pages))
 
         a = self.actions_ = build_actions(self)
-        undo = self.station.annotation.session.undo_group.createUndoAction(self, "Undo")
-        undo.setShortcuts([QKeySequence("Ctrl+Z")])
-        redo = self.station.annotation.session.undo_group.createRedoAction(self, "Redo")
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.addAction(undo)
-        self.addAction(redo)
+        undo, redo = build_undo_redo(self, self.station.annotation.session.undo_group)
         build_menus(self, a, undo, redo)
         self.toolbar = build_toolbar(self, a, undo, redo)
-        mode_bar = self.addToolBar("Modes")
-        mode_bar.setObjectName("modeToolBar")
-        mode_bar.setMovable(False)
-        self.modes = ModeHost(pages, mode_bar, self)
+        self.modes = ModeHost(pages, build_mode_bar(self), self)
         s, panel = self.station, self.prediction_panel
         self.review_mode = ReviewMode(
             s.review, panel, (a.verdict_ok, a.verdict_ng), self.next_unreviewed, self._export
@@ -106,16 +100,12 @@ class MainWindow(QMainWindow):
         return self.station.last_switch_ms
 
     def _connect(self) -> None:
-        a, nav, pred, ann = (
-            self.actions_,
-            self.station.navigation,
-            self.station.prediction,
-            self.station.annotation,
-        )
+        a, s = self.actions_, self.station
+        nav, pred, ann = s.navigation, s.prediction, s.annotation
         panel, canvas, legend, status = self.file_panel, self.canvas, self.legend, self.status
         self.station.notice_posted.connect(self.notice.show_message)
-        a.open_image.triggered.connect(lambda: self._open_chosen(dialogs.choose_image(self, self._root())))
-        a.open_folder.triggered.connect(lambda: self._open_chosen(dialogs.choose_folder(self, self._root())))
+        a.open_image.triggered.connect(lambda: self._open_chosen(dialogs.choose_image))
+        a.open_folder.triggered.connect(lambda: self._open_chosen(dialogs.choose_folder))
         a.export_csv.triggered.connect(self._export)
         a.predict_folder.triggered.connect(self.open_batch_dialog)
         a.quit.triggered.connect(self.close)
@@ -143,7 +133,7 @@ class MainWindow(QMainWindow):
         panel.current_changed.connect(nav.select_row)
         self.station.image_arrived.connect(self._on_station_image_arrived)
         self.station.image_unreadable.connect(self._on_station_image_unreadable)
-        pred.model_loaded.connect(self._on_prediction_model_loaded)
+        pred.model_loaded.connect(lambda info: status.set_model(info.name))
         pred.overlay_changed.connect(canvas.set_prediction)
         pred.model_state_changed.connect(status.set_model)
         pred.model_classes_changed.connect(lambda _classes: self._apply_class_visibility())
@@ -194,11 +184,9 @@ class MainWindow(QMainWindow):
         )
 
     # ============================================================ view slots
-    def _root(self) -> str:
+    def _open_chosen(self, choose: Callable[[QWidget, str], str]) -> None:
         project = self.station.navigation.project
-        return str(project.root) if project is not None else ""
-
-    def _open_chosen(self, path: str) -> None:
+        path = choose(self, str(project.root) if project is not None else "")
         if path:
             self.open_path(path)
 
@@ -232,9 +220,6 @@ class MainWindow(QMainWindow):
         self.canvas.set_image(None)
         self.canvas.set_prediction(None)
         self.status.set_no_image(f"{name}: unreadable")
-
-    def _on_prediction_model_loaded(self, info: ModelInfo) -> None:
-        self.status.set_model(info.name)
 
     def _apply_class_visibility(self) -> None:
         hidden = self.legend.hidden_classes()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from PySide6.QtCore import SignalInstance
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 from inspector_app.widgets.legend import LegendPanel
@@ -245,3 +245,22 @@ def connect_view_actions(a: StationActions, canvas: ActionCanvas, legend: Legend
     legend.opacity_changed.connect(canvas.set_overlay_opacity)
     legend.layer_mode_changed.connect(canvas.set_layer_mode)
     legend.layer_mode_changed.connect(lambda m: a.layers[m].setChecked(True) if m in a.layers else None)
+
+
+def build_undo_redo(window: QMainWindow, group: QUndoGroup) -> tuple[QAction, QAction]:
+    """Undo (Ctrl+Z) and Redo (Ctrl+Shift+Z, Ctrl+Y) of the active image's stack, window-wide."""
+    undo = group.createUndoAction(window, "Undo")
+    undo.setShortcuts([QKeySequence("Ctrl+Z")])
+    redo = group.createRedoAction(window, "Redo")
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    window.addAction(undo)
+    window.addAction(redo)
+    return undo, redo
+
+
+def build_mode_bar(window: QMainWindow) -> QToolBar:
+    """The tool bar holding the mode switches and the active mode's actions."""
+    bar = window.addToolBar("Modes")
+    bar.setObjectName("modeToolBar")
+    bar.setMovable(False)
+    return bar
