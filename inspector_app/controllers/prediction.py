@@ -149,7 +149,6 @@ class PredictionController(QObject):
         if loaded is None:
             self.stats_cleared.emit("Image not readable")
             return
-        self.overlay_changed.emit(None, None)
         self.predict()
 
     def predict(self) -> None:

@@ -83,6 +83,11 @@ class ReviewController(QObject):
         self.set_prediction("", {})
         self.image_changed.emit(loaded is not None, self.record_of(loaded.name) if loaded else None)
 
+    def leave_image(self) -> None:
+        """Another image was selected: no verdict until it is shown (the bar stays as it is)."""
+        self._image = None
+        self.set_prediction("", {})
+
     def set_prediction(self, model_id: str, areas: dict[str, int]) -> None:
         """The prediction on screen (``model_id`` "" when none): recorded with the verdict."""
         self._model_id = model_id

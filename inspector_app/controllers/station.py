@@ -133,7 +133,7 @@ class Station(QObject):
     def _on_navigation_image_selected(self, _name: str) -> None:
         self.annotation.autosave_leaving()
         self.prediction.leave_image()
-        self.review.set_image(None)
+        self.review.leave_image()
 
     def _on_navigation_image_shown(self, loaded: LoadedImage) -> None:
         self.image_arrived.emit(loaded)
