@@ -83,6 +83,7 @@ def main() -> None:
 
     window.file_panel.set_filter("all")
     _goto(window, 8)
+    window.modes.switch("annotate")
     window.station.accept_prediction(None)
     window.legend.set_layer_mode("annotation")
     window.notice.dismiss()
