@@ -100,6 +100,20 @@ def _optional_bool(value: Any) -> bool | None:
     raise ValueError(f"{value!r} is not true, false or auto")
 
 
+def _threads(value: Any) -> int | str | None:
+    """CPU threads: a count, ``auto`` (follow the machine's load) or None (torch's default)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{value!r} is not a thread count or 'auto'")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a thread count or 'auto'") from None
+
+
 def _meta(help: str, *, parse: Callable[[Any], Any] | None = None) -> dict[str, Any]:
     """Field metadata: command-line help and the value parser (None: by the field's type)."""
     return {"help": help, "parse": parse}
@@ -248,9 +262,13 @@ class TrainConfig:
     compile: bool = field(
         default=False, metadata=_meta("torch.compile the network (slow start, faster steps)")
     )
-    threads: int | None = field(
+    threads: int | str | None = field(
         default=None,
-        metadata=_meta("torch CPU threads (default: the cores the load average leaves free, per process)"),
+        metadata=_meta(
+            "torch CPU threads, fixed for the whole run (default: torch's own choice, the physical "
+            "cores or OMP_NUM_THREADS); 'auto' follows the load average of other processes instead",
+            parse=_threads,
+        ),
     )
     workers: int | None = field(
         default=None,
@@ -344,6 +362,37 @@ def to_dict(config: TrainConfig) -> dict[str, Any]:
     return out
 
 
+#: Path keys that name a folder (recorded as its name) vs a file (recorded as ``folder/file``).
+FOLDER_KEYS = ("data", "run_dir", "mask_cache")
+
+
+def portable_path(value: str, *, keep: int) -> str:
+    """The last ``keep`` components of a path, ``/``-joined: no machine's folders, on any OS.
+
+    ``/data/sets/aluminum`` -> ``aluminum`` (keep=1); ``C:\\runs\\al1\\last.pt`` -> ``al1/last.pt``
+    (keep=2). A value that is already that short is returned unchanged (idempotent).
+    """
+    parts = [p for p in value.replace("\\", "/").split("/") if p and not p.endswith(":")]
+    return "/".join(parts[-keep:])
+
+
+def portable_config(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A resolved config (:func:`to_dict`) without machine paths: what checkpoints and cards record.
+
+    ``data`` becomes the dataset's name, ``run_dir`` the run's name, ``mask_cache`` its folder name,
+    ``classes`` and ``init`` ``<folder>/<file>`` (``aluminum/classes.yaml``, ``al_phase1/last.pt``).
+    Absolute paths would be meaningless on another machine and leak the trainer's home folder into
+    every shipped model; the run folder's own ``config.yaml`` keeps the absolute paths, which is
+    what ``--resume`` and int8 calibration read.
+    """
+    out = dict(values)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str) and value:
+            out[key] = portable_path(value, keep=1 if key in FOLDER_KEYS else 2)
+    return out
+
+
 def save_yaml(config: TrainConfig, path: str | os.PathLike[str]) -> None:
     """Write the resolved config atomically (it is what ``--resume`` and the GUI read back)."""
     path = Path(path)
@@ -381,10 +430,14 @@ def validate(config: TrainConfig) -> None:
     for key in positive:
         if getattr(config, key) < 1:
             raise ConfigError(f"{key} must be >= 1, got {getattr(config, key)}")
-    for key in ("val_batch_size", "steps_per_epoch", "threads"):
+    for key in ("val_batch_size", "steps_per_epoch"):
         value = getattr(config, key)
         if value is not None and value < 1:
             raise ConfigError(f"{key} must be >= 1, got {value}")
+    if isinstance(config.threads, int) and config.threads < 1:
+        raise ConfigError(f"threads must be >= 1 or 'auto', got {config.threads}")
+    if isinstance(config.threads, str) and config.threads != "auto":
+        raise ConfigError(f"threads must be a count >= 1 or 'auto', got {config.threads!r}")
     if config.workers is not None and config.workers < 0:
         raise ConfigError(f"workers must be >= 0, got {config.workers}")
     if config.lr <= 0:

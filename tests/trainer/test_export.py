@@ -25,6 +25,7 @@ from inspector_app.core.predictor import Predictor
 from inspector_app.core.protocol import Event, Exported, from_line, read_events
 from tests import onnx_factory as factory
 from trainer import cmd_export
+from trainer.checkpoint import model_from_checkpoint
 from trainer.export import (
     PARITY_TOLERANCE,
     ExportError,
@@ -33,10 +34,9 @@ from trainer.export import (
     check_parity,
     export_checkpoint,
     export_run,
-    model_content_id,
-    model_from_checkpoint,
 )
 from trainer.models import create_model
+from trainer.onnxfile import model_content_id
 
 FIVE_CLASSES = ClassTable(
     (
