@@ -69,15 +69,6 @@ DEFAULT_CASES = ("zhong@480x640", "anet@224x224", "anet@512x512")
 Runner = Callable[[], Any]
 
 
-@dataclass
-class Variant:
-    """One row: a callable running one image, and the output it produced."""
-
-    label: str
-    run: Runner
-    output: np.ndarray | None = None
-
-
 def parse_case(text: str) -> tuple[str, tuple[int, int]]:
     """``zhong@480x640`` -> ("zhong", (480, 640))."""
     name, _, size = text.partition("@")

@@ -11,16 +11,13 @@ Replica checks: DDP keeps the *parameters* identical by all-reducing gradients, 
 (BatchNorm running statistics) only by broadcasting them from rank 0 at the start of each training
 forward: after the last step each rank holds the statistics of its own last batch. Nothing crashes
 when replicas drift apart; rank 0's checkpoint then stands for only one of them, and sharded
-validation scores each shard with a different model. :func:`broadcast_buffers` realigns them, and
-the digests (:func:`state_digest`, :func:`gather_digests`) make drift visible
-(tests/trainer/test_distributed.py).
+validation scores each shard with a different model. :func:`broadcast_buffers` realigns them;
+tests/trainer/test_distributed.py compares weight digests of the replicas to show it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Mapping
 from datetime import timedelta
 
 import torch
@@ -94,25 +91,7 @@ def barrier() -> None:
         tdist.barrier()
 
 
-# --- replica checks ------------------------------------------------------------------------------
-
-def state_digest(state: nn.Module | Mapping[str, torch.Tensor]) -> str:
-    """SHA-256 of a model's ``state_dict`` (names, dtypes, shapes and exact bytes, sorted by name).
-
-    Parameters and buffers (BatchNorm statistics) count. A DDP wrapper gives the digest of the
-    wrapped network, so a replica and the bare model a checkpoint stores compare equal.
-    """
-    if isinstance(state, nn.parallel.DistributedDataParallel):
-        state = state.module
-    tensors = state.state_dict() if isinstance(state, nn.Module) else state
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        tensor = tensors[name].detach().to("cpu").contiguous()
-        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-        # bytes through uint8 so that every dtype (bfloat16 too) hashes its exact bit pattern
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
+# --- replicas ------------------------------------------------------------------------------
 
 def broadcast_buffers(model: nn.Module, src: int = 0) -> None:
     """Copy rank ``src``'s buffers (BatchNorm running statistics) to every rank (collective).
@@ -128,16 +107,3 @@ def broadcast_buffers(model: nn.Module, src: int = 0) -> None:
     with torch.no_grad():
         for buffer in model.buffers():
             tdist.broadcast(buffer, src)
-
-
-def gather_digests(model: nn.Module) -> list[str]:
-    """The :func:`state_digest` of ``model`` on every rank, in rank order (collective call).
-
-    In a single process (no process group) this is just ``[state_digest(model)]``.
-    """
-    mine = state_digest(model)
-    if not is_distributed():
-        return [mine]
-    digests: list[object] = [None] * world_size()
-    tdist.all_gather_object(digests, mine)
-    return [str(d) for d in digests]

@@ -90,11 +90,6 @@ class PyramidItem(QGraphicsItem):
         self._rect = QRectF(0, 0, width, height) if levels else QRectF()
         self.update()
 
-    @property
-    def level_count(self) -> int:
-        """Number of pyramid levels."""
-        return len(self._levels)
-
     def boundingRect(self) -> QRectF:
         return self._rect
 

@@ -7,7 +7,6 @@ directly instead of going through ``data()``.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -172,10 +171,6 @@ class FileListModel(QAbstractListModel):
     def path(self, row: int) -> Path:
         """Absolute path of a row's image."""
         return self.root / self._entries[row].name
-
-    def status_counts(self) -> Counter[Status]:
-        """How many images per status."""
-        return Counter(e.status for e in self._entries)
 
     def unreviewed_count(self) -> int:
         """Images without a verdict."""

@@ -52,7 +52,6 @@ class BatchPredictJob(QObject):
         self._thread.finished.connect(self._on_thread_finished)
         self.report: BatchReport | None = None
         self.error: str | None = None
-        self.last_progress: BatchProgress | None = None
 
     def start(self) -> None:
         """Start in the background (low priority: the operator keeps working)."""
@@ -72,7 +71,6 @@ class BatchPredictJob(QObject):
 
     @Slot(object)
     def _on_progress(self, progress: BatchProgress) -> None:
-        self.last_progress = progress
         self.progress.emit(progress)
 
     @Slot(object)

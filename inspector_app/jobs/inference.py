@@ -233,7 +233,6 @@ class InferenceService(QObject):
         self._worker.predicted.connect(self._on_predicted)
         self._worker.predict_failed.connect(self._on_predict_failed)
         self._thread.start()
-        self._thread_ident: int | None = None
         self.model: ModelInfo | None = None
         #: Applied to every prediction in the worker (None: masks keep the model's indices).
         self.class_map: ClassMap | None = None
@@ -242,7 +241,6 @@ class InferenceService(QObject):
         #: delivered.
         self._latest_key: tuple[str, str, str] | None = None
         self._delivered = False
-        self._latest_load = 0
         self._loads_pending = 0
         self._busy = False
         self.cache: LruCache[tuple[str, str, str], PredictionResult] = LruCache(
@@ -255,7 +253,6 @@ class InferenceService(QObject):
     def load_model(self, path: str | Path) -> int:
         """Load a model in the worker; ``model_changed`` or ``model_failed`` follows. Returns its id."""
         request_id = next(self._ids)
-        self._latest_load = request_id
         self._loads_pending += 1
         self._worker.post_load(request_id, Path(path))
         self._wake.emit()
