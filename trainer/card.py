@@ -32,22 +32,33 @@ def _binary_table(table: ClassTable) -> ClassTable:
     return ClassTable((table.by_index(0), ClassInfo(1, "defect", "defect", color)))
 
 
+def portable_training(record: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint or a card's ``training`` entry with names instead of machine paths.
+
+    ``config`` goes through :func:`trainer.config.portable_config`; ``data`` becomes the dataset's
+    name. Idempotent, so it also cleans files written before the trainer recorded names.
+    """
+    out = dict(record)
+    if isinstance(out.get("config"), dict):
+        out["config"] = portable_config(out["config"])
+    if isinstance(out.get("data"), str):
+        out["data"] = portable_path(out["data"], keep=1)
+    return out
+
+
 def training_summary(checkpoint: dict[str, Any]) -> dict[str, Any]:
     """The card's ``training`` entry: resolved config, epochs, data sizes where known."""
-    config = portable_config(dict(checkpoint.get("config") or {}))
     summary: dict[str, Any] = {
         "model": checkpoint["model"],
         "model_options": dict(checkpoint.get("model_options") or {}),
         "epoch": checkpoint.get("epoch"),
         "best_metric": checkpoint.get("best_metric"),
-        "config": config,
+        "config": dict(checkpoint.get("config") or {}),
     }
     for key in ("num_train", "num_val", "data", "input_size", "binary", "best_epoch"):
         if key in checkpoint:
             summary[key] = checkpoint[key]
-    if isinstance(summary.get("data"), str):
-        summary["data"] = portable_path(summary["data"], keep=1)
-    return summary
+    return portable_training(summary)
 
 
 def card_for_checkpoint(checkpoint: dict[str, Any], *, model_id: str, **overrides: Any) -> ModelCard:

@@ -13,7 +13,14 @@ import argparse
 from pathlib import Path
 
 from inspector_app.core.protocol import ExitCode, Finished
-from trainer.config import ConfigError, add_arguments, load_yaml, overrides_from_args, resolve
+from trainer.config import (
+    ConfigError,
+    add_arguments,
+    bundled_configs,
+    load_yaml,
+    overrides_from_args,
+    resolve,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +31,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", dest="config_file", metavar="YAML", help="run configuration file")
+    parser.add_argument(
+        "--config",
+        dest="config_file",
+        metavar="YAML",
+        help="run configuration file, or the name of a bundled one: " + ", ".join(bundled_configs()),
+    )
     add_arguments(parser)
     parser.set_defaults(func=run)
 

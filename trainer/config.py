@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.resources
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -337,13 +338,37 @@ def from_mapping(values: Mapping[str, Any], base: TrainConfig | None = None, sou
     return config
 
 
+def bundled_configs() -> dict[str, Path]:
+    """The ready-made run configurations shipped in the package (``trainer/configs/*.yaml``) by name."""
+    # Package data: a plain folder in every installation (wheel, editable, source checkout).
+    folder = Path(str(importlib.resources.files("trainer") / "configs"))
+    return {path.stem: path for path in sorted(folder.glob("*.yaml"))}
+
+
+def find_config_file(spec: str | os.PathLike[str]) -> Path:
+    """``--config`` value -> file: an existing YAML file, else a bundled configuration's name.
+
+    ``aluminum_zhong`` (or ``aluminum_zhong.yaml``) names ``trainer/configs/aluminum_zhong.yaml``
+    of the installation, so the ready-made configurations work from a wheel too. A value that is
+    neither is returned unchanged, and :func:`load_yaml` reports it with the bundled names.
+    """
+    path = Path(spec)
+    if path.is_file():
+        return path
+    bundled = bundled_configs()
+    return bundled.get(path.name.removesuffix(".yaml"), path)
+
+
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The mapping of a run.yaml; ConfigError naming the file when missing or malformed."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
+        names = ", ".join(bundled_configs())
+        raise ConfigError(
+            f"{path}: cannot read config file ({exc.strerror or exc}); bundled configurations: {names}"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if data is None:
@@ -504,7 +529,8 @@ def resolve(
     if saved:
         config = from_mapping(saved, config, source="saved config.yaml")
     if config_file is not None:
-        config = from_mapping(load_yaml(config_file), config, source=os.fspath(config_file))
+        config_path = find_config_file(config_file)
+        config = from_mapping(load_yaml(config_path), config, source=os.fspath(config_path))
     config = from_mapping(cli, config, source="command line")
     for key in PATH_KEYS:
         value = getattr(config, key)

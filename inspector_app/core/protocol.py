@@ -15,9 +15,10 @@ Compatibility rules (so that an older GUI can read a newer trainer and vice vers
 Floats are written with Python's JSON encoder, which writes ``NaN``/``Infinity`` for non-finite
 values (a diverged loss is information worth keeping); both ends of this protocol are Python.
 
-Event names follow DESIGN.md; the warning and error events are called :class:`TrainerWarning` and
-:class:`TrainerError` (wire types ``"warning"`` and ``"error"``) so that they do not shadow the
-built-in ``Warning`` and are not mistaken for exceptions.
+Event names follow docs/design.md ("Trainer events and exit codes"); the warning and error
+events are called :class:`TrainerWarning` and :class:`TrainerError` (wire types ``"warning"`` and
+``"error"``) so that they do not shadow the built-in ``Warning`` and are not mistaken for
+exceptions.
 """
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def test_zhong_graph_is_dynamic_small_and_clean(zhong: tuple[ExportResult, list[
     assert dims == ["batch", 3, "height", "width"]
     assert not any(n.metadata_props for n in proto.graph.node)  # no stack traces with local paths
     params = sum(p.numel() for p in model_from_checkpoint(torch.load(pt, weights_only=True)).parameters())
-    assert params == 114_001  # DESIGN.md
+    assert params == 114_001  # docs/design.md
     # weights (float32) plus a small graph: no optimizer state or other training-only baggage
     assert result.onnx_path.stat().st_size < params * 4 * 1.1 + 100_000
 

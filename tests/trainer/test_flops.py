@@ -86,7 +86,7 @@ def test_shared_module_called_twice_counts_twice_and_hooks_are_removed() -> None
 
 
 def zhong_macs_by_hand(height: int, width: int, classes: int = 5) -> int:
-    """MACs of the released Zhong network from DESIGN.md's description, without hooks."""
+    """MACs of the released Zhong network from docs/design.md's description, without hooks."""
     widths = [3, 6, 12, 24, 48, 96]
     pixels = [height * width // 4**k for k in range(6)]  # pixels at stride 2**k
     macs = 0
@@ -108,7 +108,7 @@ def test_zhong_cost_at_paper_size() -> None:
     cost = count_cost(model, (480, 640))
     assert cost.params == 114_001
     assert cost.macs == zhong_macs_by_hand(480, 640)
-    assert cost.macs == pytest.approx(0.19e9, rel=0.01)  # DESIGN.md: 0.19 GMAC
+    assert cost.macs == pytest.approx(0.19e9, rel=0.01)  # docs/design.md: 0.19 GMAC
     assert cost.flops == pytest.approx(0.38e9, rel=0.01)
 
 
@@ -134,7 +134,7 @@ def test_naive_counter_reproduces_the_zhong_papers_figure() -> None:
 def test_anet_cost_at_paper_size() -> None:
     cost = count_cost(create_model("anet"), (224, 224))
     assert cost.params == 389_768
-    assert cost.macs == pytest.approx(0.326e9, rel=0.002)  # DESIGN.md: 0.326 GMAC
+    assert cost.macs == pytest.approx(0.326e9, rel=0.002)  # docs/design.md: 0.326 GMAC
 
 
 def test_cost_scales_with_pixels() -> None:

@@ -24,7 +24,7 @@ def test_registry_lists_the_four_networks() -> None:
 @pytest.mark.parametrize(
     ("name", "options", "expected"),
     [
-        ("zhong", {}, 114_001),  # released code (DESIGN.md)
+        ("zhong", {}, 114_001),  # released code (docs/design.md)
         ("zhong", {"depthwise": True}, 87_217),  # the paper text's depthwise encoder
         ("zhong_baseline", {}, 125_313),  # the paper's BaseLine
         ("anet", {}, 389_768),  # released A-Net, one class
