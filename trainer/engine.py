@@ -65,6 +65,7 @@ from trainer.runtime import (
     threads_for_load,
 )
 from trainer.schedule import build_optimizer, lr_factor
+from trainer.step import NonFiniteLoss, train_step
 
 STOP_FILE = "STOP"
 #: Metrics where lower is better (everything else: higher is better).
@@ -393,36 +394,23 @@ class Trainer:
 
     # --- the loop ----------------------------------------------------------------------------
     def _step(self, s: Session, images: torch.Tensor, masks: torch.Tensor, epoch: int) -> float:
-        """One optimiser step; returns the loss."""
+        """One optimiser step at the scheduled learning rate (:func:`trainer.step.train_step`)."""
         config = self.config
         factor = lr_factor(config, self.state.step, s.steps_per_epoch, s.total_steps)
         for group in s.optimizer.param_groups:
             group["lr"] = config.lr * factor
-        x = s.transform(images)
-        target = masks.to(self.device, non_blocking=True)
-        with s.precision.autocast(self.device):
-            logits = s.net(x)
-        loss = s.loss_fn(logits, target)
-        if not torch.isfinite(loss):
+        try:
+            loss = train_step(
+                s.net, s.loss_fn, s.optimizer, s.transform, s.precision, images, masks,
+                scaler=s.scaler, grad_clip=config.grad_clip,
+            )  # fmt: skip
+        except NonFiniteLoss as exc:
             raise FloatingPointError(
-                f"the loss became {float(loss.detach())} at epoch {epoch}: lower the learning rate "
+                f"the loss became {exc.value} at epoch {epoch}: lower the learning rate "
                 f"(lr {config.lr}) or check the data"
-            )
-        s.optimizer.zero_grad(set_to_none=True)
-        if s.scaler is not None:
-            s.scaler.scale(loss).backward()
-            if config.grad_clip:
-                s.scaler.unscale_(s.optimizer)
-                nn.utils.clip_grad_norm_(s.net.parameters(), config.grad_clip)
-            s.scaler.step(s.optimizer)
-            s.scaler.update()
-        else:
-            loss.backward()
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(s.net.parameters(), config.grad_clip)
-            s.optimizer.step()
+            ) from None
         self.state.step += 1
-        return float(loss.detach())
+        return loss
 
     def train_epoch(self, s: Session, epoch: int, stop: StopWatch, clock: dict[str, float]) -> float:
         """One epoch of training steps (progress events every ``log_every``); returns the mean loss."""
