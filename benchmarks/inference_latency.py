@@ -59,7 +59,7 @@ from gemm_peak import measure_bandwidth, measure_gemm_flops
 
 from inspector_app.core.classes import ClassTable
 from inspector_app.core.images import IMAGE_SUFFIXES
-from inspector_app.core.modelcard import ModelCard
+from inspector_app.core.modelcard import ModelCard, read_card
 from trainer.export import to_onnx
 from trainer.flops import count_cost
 from trainer.models import create_model
@@ -133,27 +133,26 @@ def calibration_files(folder: Path | None, count: int, size: tuple[int, int], ta
     return paths
 
 
-def load_images(folder: Path | None, count: int, size: tuple[int, int], seed: int) -> list[np.ndarray]:
-    """``count`` network inputs (1x3xHxW float32): real images resized/normalised, or random."""
+def load_image(folder: Path | None, size: tuple[int, int], card: ModelCard) -> np.ndarray:
+    """One network input (1x3xHxW float32) normalised with ``card``'s mean/std: the first image
+    of ``folder`` resized to ``size``, or uniform random pixels."""
+    mean = np.asarray(card.mean, np.float32).reshape(1, -1, 1, 1)
+    std = np.asarray(card.std, np.float32).reshape(1, -1, 1, 1)
     if folder is None:
-        rng = np.random.default_rng(seed)
-        # uniform pixels normalised like the aluminium set: a plausible activation range
-        return [((rng.random((1, 3, *size), dtype=np.float32) - MEAN) / STD) for _ in range(count)]
+        pixels = np.random.default_rng(0).random((1, 3, *size), dtype=np.float32)
+        return np.ascontiguousarray((pixels - mean) / std)
     from inspector_app.core.images import read_image
 
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise SystemExit(f"no images in {folder}")
-    images = []
-    for path in files[:count]:
-        image = read_image(path)
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=2)
-        image = cv2.resize(image[..., :3], (size[1], size[0]), interpolation=cv2.INTER_AREA)
-        scale = 65535.0 if image.dtype == np.uint16 else 255.0
-        pixels = (image.astype(np.float32) / scale - MEAN) / STD
-        images.append(np.ascontiguousarray(pixels.transpose(2, 0, 1)[None]))
-    return images
+    image = read_image(files[0])
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    image = cv2.resize(image[..., :3], (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    scale = 65535.0 if image.dtype == np.uint16 else 255.0
+    pixels = image.astype(np.float32).transpose(2, 0, 1)[None] / scale
+    return np.ascontiguousarray((pixels - mean) / std)
 
 
 @dataclass(frozen=True)
@@ -289,18 +288,20 @@ def run_case(
 ) -> None:
     """Measure and print one (model, size) case."""
     onnx_given: Path | None = args.onnx.get(name)
-    image = load_images(args.data, 1, size, seed=0)[0]
     model: nn.Module | None = None
     if onnx_given is None:
         torch.manual_seed(0)
         model = calibrate_batchnorm(create_model(name))
+        card = bench_card(name, int(getattr(model, "num_classes", 1)))
+    else:
+        card = read_card(onnx_given)
+    image = load_image(args.data, size, card)
     if name not in cache:  # exports have dynamic H/W: once per network
         paths: dict[str, Path] = {}
         if onnx_given is not None:
             paths["fp32"] = onnx_given
         else:
             assert model is not None
-            card = bench_card(name, int(getattr(model, "num_classes", 1)))
             paths["fp32"] = export(model, folder / f"{name}.onnx", card)
             paths["fp32 optimised"] = export(optimize_for_inference(model), folder / f"{name}_opt.onnx", card)
             paths["fp32 sub-pixel"] = export(
