@@ -2,7 +2,7 @@
 
 * Zhong et al. on the aluminium set: the 120 images of ``aluminum/test.txt`` at native 640x480;
   per-class IoU/Acc/Dice and their means (background included, as the paper averages), beside the
-  paper's numbers quoted in ../shared/DESIGN.md (per-class IoU of the full model, and mIoU /
+  paper's numbers quoted in docs/design.md (per-class IoU of the full model, and mIoU /
   mAcc / mDice; the paper's per-class Acc is not quoted there, so that column says n/a).
   Ours are computed over the whole split; the authors' released metric code scored only the last
   batch, so the published numbers are not strictly comparable.
@@ -35,7 +35,7 @@ DEFAULT_DATA = Path(os.environ.get("DEFECT_INSPECTOR_DATASETS", REPO.parent / "s
 DEFAULT_ZHONG = REPO / "resources" / "models" / "aluminum_zhong.onnx"
 DEFAULT_ANET = REPO / "resources" / "models" / "mt_anet.onnx"
 
-#: Zhong et al., full model, 120-image validation split (DESIGN.md), in %.
+#: Zhong et al., full model, 120-image validation split (docs/design.md), in %.
 ZHONG_PAPER_IOU = {
     "_background_": 98.47,
     "zhe_zhou": 62.29,
@@ -44,7 +44,7 @@ ZHONG_PAPER_IOU = {
     "zhen_kong": 66.04,
 }
 ZHONG_PAPER_MEANS = {"miou": 73.54, "macc": 82.52, "mdice": 83.20}
-#: Chen et al. A-Net, magnetic tile, binary IoU in % (DESIGN.md).
+#: Chen et al. A-Net, magnetic tile, binary IoU in % (docs/design.md).
 ANET_PAPER_IOU = 69.18
 
 
@@ -109,7 +109,7 @@ def zhong_table(models: list[Path], data: Path, limit: int | None) -> tuple[str,
     lines.append(row)
     lines.append(
         f"paper means: mIoU {ZHONG_PAPER_MEANS['miou']:.2f}, mAcc {ZHONG_PAPER_MEANS['macc']:.2f}, "
-        f"mDice {ZHONG_PAPER_MEANS['mdice']:.2f} (per-class Acc/Dice not quoted in DESIGN.md)"
+        f"mDice {ZHONG_PAPER_MEANS['mdice']:.2f} (per-class Acc/Dice not quoted in docs/design.md)"
     )
     return "\n".join(lines), results
 

@@ -10,14 +10,19 @@ so a colleague's job slowing the shared CPU slows all of them alike; median and 
 ``--runs`` timed calls after ``--warmup`` calls each. Variants:
 
 * torch eager fp32 (NCHW and channels_last), torch bf16 autocast with ``--bf16``;
-* onnxruntime fp32 on the plain export (``torch.onnx.export(dynamo=True)``, dynamic H/W);
+* onnxruntime fp32 on the plain network exported by the trainer's exporter
+  (:func:`trainer.export.to_onnx`: dynamo, opset 18, dynamic batch/H/W);
 * onnxruntime fp32 on ``optimize_for_inference`` exports (``trainer/models/inference.py``):
   "optimised" = BN folded into the transposed convs, few-channel conv + 1x1 conv pairs merged,
-  1x1 transposed convs as convs; "sub-pixel" = the same plus stride-2 transposed convs as
-  conv + DepthToSpace;
-* onnxruntime int8: static QDQ quantisation (``onnxruntime.quantization.quantize_static``,
-  per-channel int8 weights, uint8 activations, MinMax calibration on ``--calib`` images: random
-  ones, or real ones from ``--data``), of each export.
+  1x1 transposed convs as convs (what ``defect-train export`` writes); "sub-pixel" = the same
+  plus stride-2 transposed convs as conv + DepthToSpace (an option of the same function);
+* onnxruntime int8 of each export through the trainer's quantiser
+  (:func:`trainer.quantize.quantize_model`: QDQ, per-channel int8 weights, uint8 activations,
+  MinMax calibration on ``--calib`` images run through the app's pre-processing: random images,
+  or real ones from ``--data``).
+
+Every model file is written as ``defect-train export`` writes it (card embedded), so the
+benchmark measures the shipped export and quantisation, not copies of them.
 
 The session options (threads, graph optimisation level, execution mode, thread spinning) are
 first searched on the fp32 export with short interleaved runs; the best set is used for all
@@ -36,24 +41,15 @@ import os
 import sys
 import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
-import onnx
 import onnxruntime as ort
 import torch
-from onnxruntime.quantization import (
-    CalibrationDataReader,
-    CalibrationMethod,
-    QuantFormat,
-    QuantType,
-    quant_pre_process,
-    quantize_static,
-)
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -61,21 +57,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gemm_peak import measure_bandwidth, measure_gemm_flops
 
+from inspector_app.core.classes import ClassTable
+from inspector_app.core.images import IMAGE_SUFFIXES
+from inspector_app.core.modelcard import ModelCard, read_card
+from trainer.export import to_onnx
 from trainer.flops import count_cost
 from trainer.models import create_model
 from trainer.models.inference import optimize_for_inference
+from trainer.onnxfile import model_content_id, write_model_atomic
+from trainer.quantize import quantize_model
 
 DEFAULT_CASES = ("zhong@480x640", "anet@224x224", "anet@512x512")
 Runner = Callable[[], Any]
-
-
-@dataclass
-class Variant:
-    """One row: a callable running one image, and the output it produced."""
-
-    label: str
-    run: Runner
-    output: np.ndarray | None = None
 
 
 def parse_case(text: str) -> tuple[str, tuple[int, int]]:
@@ -97,118 +90,69 @@ def calibrate_batchnorm(model: nn.Module, size: int = 256) -> nn.Module:
     return model.eval()
 
 
-def export(model: nn.Module, path: Path) -> Path:
-    """Dynamo ONNX export, opset 18, dynamic batch and H/W (multiples of 32)."""
-    dims = {
-        0: torch.export.Dim("batch", min=1, max=64),
-        2: 32 * torch.export.Dim("h32", min=1, max=128),
-        3: 32 * torch.export.Dim("w32", min=1, max=128),
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (torch.randn(1, 3, 64, 96),),
-            str(path),
-            dynamo=True,
-            opset_version=18,
-            input_names=["image"],
-            output_names=["logits"],
-            dynamic_shapes=(dims,),
-            verbose=False,
-            external_data=False,  # one file: quant_pre_process cannot follow a side .data file
-        )
+#: Input normalisation of the synthetic cards (the aluminium set's statistics).
+MEAN, STD = 0.1633, 0.2432
+
+
+def bench_card(name: str, outputs: int) -> ModelCard:
+    """A model card for a random-weight network with ``outputs`` logits."""
+    table = ClassTable.from_labels([f"class_{i}" for i in range(1, max(2, outputs))])
+    return ModelCard(
+        name=name,
+        architecture=name,
+        class_table=table,
+        input_channels=3,
+        mean=(MEAN,) * 3,
+        std=(STD,) * 3,
+        output="sigmoid" if outputs == 1 else "softmax",
+    )
+
+
+def export(model: nn.Module, path: Path, card: ModelCard) -> Path:
+    """``model`` through the trainer's exporter, written with its card as the trainer writes it."""
+    proto = to_onnx(model, input_channels=3)
+    final = card.replace(model_id=model_content_id(proto))
+    write_model_atomic(proto, path, lambda _checked: final, lambda _path: None)
     return path
 
 
-def load_images(folder: Path | None, count: int, size: tuple[int, int], seed: int) -> list[np.ndarray]:
-    """``count`` network inputs (1x3xHxW float32): real images resized/normalised, or random."""
-    if folder is None:
-        rng = np.random.default_rng(seed)
-        # uniform pixels normalised like the aluminium set: a plausible activation range
-        return [((rng.random((1, 3, *size), dtype=np.float32) - 0.1633) / 0.2432) for _ in range(count)]
-    import cv2
+def calibration_files(folder: Path | None, count: int, size: tuple[int, int], target: Path) -> list[Path]:
+    """``count`` image files for int8 calibration: real ones from ``folder``, or random PNGs."""
+    if folder is not None:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise SystemExit(f"no images in {folder}")
+        return files[:count]
+    target.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    paths = []
+    for index in range(count):
+        path = target / f"calib_{index:02d}.png"
+        cv2.imwrite(str(path), rng.integers(0, 256, (*size, 3), dtype=np.uint8))
+        paths.append(path)
+    return paths
 
+
+def load_image(folder: Path | None, size: tuple[int, int], card: ModelCard) -> np.ndarray:
+    """One network input (1x3xHxW float32) normalised with ``card``'s mean/std: the first image
+    of ``folder`` resized to ``size``, or uniform random pixels."""
+    mean = np.asarray(card.mean, np.float32).reshape(1, -1, 1, 1)
+    std = np.asarray(card.std, np.float32).reshape(1, -1, 1, 1)
+    if folder is None:
+        pixels = np.random.default_rng(0).random((1, 3, *size), dtype=np.float32)
+        return np.ascontiguousarray((pixels - mean) / std)
     from inspector_app.core.images import read_image
 
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp"})
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise SystemExit(f"no images in {folder}")
-    images = []
-    for path in files[:count]:
-        image = read_image(path)
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=2)
-        image = cv2.resize(image[..., :3], (size[1], size[0]), interpolation=cv2.INTER_AREA)
-        scale = 65535.0 if image.dtype == np.uint16 else 255.0
-        pixels = (image.astype(np.float32) / scale - 0.1633) / 0.2432
-        images.append(np.ascontiguousarray(pixels.transpose(2, 0, 1)[None]))
-    return images
-
-
-class _Reader(CalibrationDataReader):
-    def __init__(self, images: Sequence[np.ndarray]) -> None:
-        self._images: Iterator[np.ndarray] = iter(images)
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        image = next(self._images, None)
-        return None if image is None else {"image": image}
-
-
-def quantize(src: Path, dst: Path, images: Sequence[np.ndarray]) -> Path:
-    """Static QDQ int8 quantisation of ``src`` calibrated on ``images``."""
-    prepared = dst.with_suffix(".pre.onnx")
-    quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
-    quantize_static(
-        str(prepared),
-        str(dst),
-        _Reader(images),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        calibrate_method=CalibrationMethod.MinMax,
-    )
-    model = onnx.load(str(dst))
-    if shuffle_before_dequantize(model):
-        onnx.save(model, str(dst))
-    return dst
-
-
-def shuffle_before_dequantize(model: onnx.ModelProto) -> int:
-    """Run DepthToSpace on the quantised tensor: ``DQ -> DepthToSpace`` becomes ``DepthToSpace -> DQ``.
-
-    The quantiser leaves DepthToSpace (not in its QDQ registry) in float, so the sub-pixel
-    network's last shuffle moves 4-byte values; a per-tensor DequantizeLinear commutes with any
-    permutation, and onnxruntime's DepthToSpace accepts uint8. Returns the number of rewrites.
-    """
-    graph = model.graph
-    producers = {out: node for node in graph.node for out in node.output}
-    consumers: dict[str, int] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers[name] = consumers.get(name, 0) + 1
-    outputs = {o.name for o in graph.output}
-    rewrites = 0
-    for node in list(graph.node):
-        if node.op_type != "DepthToSpace":
-            continue
-        dq = producers.get(node.input[0])
-        if dq is None or dq.op_type != "DequantizeLinear" or consumers.get(dq.output[0], 0) != 1:
-            continue
-        if dq.output[0] in outputs or any(a.name == "axis" for a in dq.attribute):
-            continue  # per-channel dequantisation does not commute with a channel shuffle
-        shuffled = node.output[0] + "_quantized"
-        node.input[0] = dq.input[0]
-        final = node.output[0]
-        node.output[0] = shuffled
-        dq.input[0] = shuffled
-        dq.output[0] = final
-        # DQ now consumes the shuffle: move it after the shuffle to keep topological order
-        graph.node.remove(dq)
-        graph.node.insert(list(graph.node).index(node) + 1, dq)
-        rewrites += 1
-    return rewrites
+    image = read_image(files[0])
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    image = cv2.resize(image[..., :3], (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    scale = 65535.0 if image.dtype == np.uint16 else 255.0
+    pixels = image.astype(np.float32).transpose(2, 0, 1)[None] / scale
+    return np.ascontiguousarray((pixels - mean) / std)
 
 
 @dataclass(frozen=True)
@@ -344,27 +288,31 @@ def run_case(
 ) -> None:
     """Measure and print one (model, size) case."""
     onnx_given: Path | None = args.onnx.get(name)
-    image = load_images(args.data, 1, size, seed=0)[0]
     model: nn.Module | None = None
     if onnx_given is None:
         torch.manual_seed(0)
         model = calibrate_batchnorm(create_model(name))
+        card = bench_card(name, int(getattr(model, "num_classes", 1)))
+    else:
+        card = read_card(onnx_given)
+    image = load_image(args.data, size, card)
     if name not in cache:  # exports have dynamic H/W: once per network
         paths: dict[str, Path] = {}
         if onnx_given is not None:
             paths["fp32"] = onnx_given
         else:
             assert model is not None
-            paths["fp32"] = export(model, folder / f"{name}.onnx")
-            paths["fp32 optimised"] = export(optimize_for_inference(model), folder / f"{name}_opt.onnx")
+            paths["fp32"] = export(model, folder / f"{name}.onnx", card)
+            paths["fp32 optimised"] = export(optimize_for_inference(model), folder / f"{name}_opt.onnx", card)
             paths["fp32 sub-pixel"] = export(
-                optimize_for_inference(model, subpixel=True), folder / f"{name}_subpixel.onnx"
+                optimize_for_inference(model, subpixel=True), folder / f"{name}_subpixel.onnx", card
             )
         if not args.no_int8:
-            calib = load_images(args.data, args.calib, size, seed=1)
+            calib = calibration_files(args.data, args.calib, size, folder / f"calib_{name}")
             for key in list(paths):
                 target = folder / f"{paths[key].stem}_int8.onnx"
-                paths[key.replace("fp32", "int8 QDQ")] = quantize(paths[key], target, calib)
+                quantize_model(paths[key], target, calib)
+                paths[key.replace("fp32", "int8 QDQ")] = target
         cache[name] = paths
     paths = cache[name]
 

@@ -21,11 +21,11 @@ from trainer.models import create_model, model_spec
 
 # (label, registry name, options, input size, claimed params, claimed cost text)
 ROWS: list[tuple[str, str, dict[str, object], tuple[int, int], str, str]] = [
-    ("Zhong (released code)", "zhong", {}, (480, 640), "114,001 (DESIGN)", "0.591 GFLOPs (paper)"),
+    ("Zhong (released code)", "zhong", {}, (480, 640), "114,001 (release)", "0.591 GFLOPs (paper)"),
     ("Zhong, depthwise (paper text)", "zhong", {"depthwise": True}, (480, 640), "87,217 (text)", "-"),
     ("Zhong, CA reduction 4", "zhong", {"ca_reduction": 4}, (480, 640), "-", "-"),
     ("Zhong BaseLine", "zhong_baseline", {}, (480, 640), "125,313 (paper)", "-"),
-    ("A-Net (1 class)", "anet", {}, (224, 224), "389,768 (release)", "0.326 GMAC (DESIGN)"),
+    ("A-Net (1 class)", "anet", {}, (224, 224), "389,768 (release)", "0.326 GMAC (docs/design.md)"),
     ("A-Net (1 class)", "anet", {}, (512, 512), "389,768", "-"),
     ("U-Net base 16 (reference)", "unet", {}, (480, 640), "-", "-"),
 ]

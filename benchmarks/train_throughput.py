@@ -1,8 +1,9 @@
 """Training throughput (images/s) of the engine's real training step, per network and CPU setting.
 
-Measures exactly what ``defect-train train`` runs per step - uint8 batch -> :class:`InputTransform`
--> forward under the chosen :class:`Precision` -> the configured loss -> backward -> optimiser step -
-on synthetic batches, so the numbers are about compute, not disk. Modes:
+Times the engine's own step function, :func:`trainer.step.train_step` (uint8 batch ->
+:class:`InputTransform` -> forward under the chosen :class:`Precision` -> the configured loss ->
+backward -> optimiser step), on synthetic batches, so the numbers are about compute, not disk.
+Modes:
 
 * ``fp32``     - plain float32, NCHW
 * ``cl``       - channels-last memory format
@@ -48,6 +49,7 @@ from trainer.losses import build_loss
 from trainer.models import create_model
 from trainer.runtime import InputTransform, Precision
 from trainer.schedule import build_optimizer
+from trainer.step import train_step
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,12 @@ MODES = {
 
 
 def make_step(work: Workload, mode: str, batch: int) -> Callable[[], None]:
-    """A closure running one training step of ``work`` in ``mode`` on a fixed synthetic batch."""
+    """A closure running the engine's training step (:func:`trainer.step.train_step`) in ``mode``.
+
+    The network, optimiser, loss and input transform come from the trainer's own builders, on a
+    fixed synthetic batch; ``compile`` wraps the network in ``torch.compile`` as ``compile: true``
+    does in the engine.
+    """
     torch.manual_seed(0)
     precision = MODES[mode]
     model = create_model(work.model, num_classes=work.outputs)
@@ -90,26 +97,17 @@ def make_step(work: Workload, mode: str, batch: int) -> Callable[[], None]:
     config = TrainConfig(optimizer=work.optimizer, lr=1e-4)
     optimizer = build_optimizer(config, model.parameters())
     loss_fn = build_loss(work.loss, class_weights=work.class_weights)
-
-    def forward_loss(x: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        with precision.autocast(device):
-            logits = model(x)
-        return loss_fn(logits, masks)
-
-    # compile mode: network and loss in one graph, as the engine's ``compile: true`` does
-    compute = torch.compile(forward_loss) if mode == "compile" else forward_loss
+    net: torch.nn.Module = torch.compile(model) if mode == "compile" else model  # type: ignore[assignment]
     device = torch.device("cpu")
     transform = InputTransform([0.2] * 3, [0.25] * 3, device, precision.channels_last)
     h, w = work.size
     generator = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (batch, 3, h, w), dtype=torch.uint8, generator=generator)
     masks = torch.randint(0, max(2, work.outputs), (batch, h, w), dtype=torch.uint8, generator=generator)
+    net.train()
 
     def step() -> None:
-        loss = compute(transform(images), masks)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        train_step(net, loss_fn, optimizer, transform, precision, images, masks)
 
     return step
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -12,32 +11,10 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from inspector_app import __version__
+from inspector_app.bundled import default_model_path, demo_dir
 from inspector_app.main_window import APP_NAME, MainWindow, demo_copy
 
-#: File name of the bundled default model (delivered by the trainer).
-DEFAULT_MODEL_NAME = "aluminum_zhong.onnx"
 SCREENSHOT_TIMEOUT_S = 60.0
-
-
-def resources_dir() -> Path:
-    """``resources/`` of the installation (``$DEFECT_INSPECTOR_RESOURCES`` overrides it)."""
-    override = os.environ.get("DEFECT_INSPECTOR_RESOURCES")
-    if override:
-        return Path(override)
-    frozen = getattr(sys, "_MEIPASS", None)  # PyInstaller bundle
-    if frozen:
-        return Path(frozen) / "resources"
-    return Path(__file__).resolve().parents[1] / "resources"
-
-
-def default_model_path() -> Path:
-    """The bundled model (may be absent)."""
-    return resources_dir() / "models" / DEFAULT_MODEL_NAME
-
-
-def demo_dir() -> Path:
-    """The bundled demo images."""
-    return resources_dir() / "demo"
 
 
 def _dark_palette() -> QPalette:
@@ -69,7 +46,7 @@ def _dark_palette() -> QPalette:
 
 
 def apply_style(app: QApplication) -> None:
-    """Fusion style and a dark palette."""
+    """Fusion style with a dark palette (no style sheet: the palette is the whole theme)."""
     style = QStyleFactory.create("Fusion")
     if style is not None:
         app.setStyle(style)

@@ -32,6 +32,7 @@ from torch import nn
 from inspector_app.core.classes import ClassTable
 from inspector_app.core.fileio import atomic_write_bytes
 from trainer.config import ConfigError, TrainConfig
+from trainer.models import create_model, list_models, model_arguments
 
 LAST = "last.pt"
 BEST = "best.pt"
@@ -179,8 +180,6 @@ def build_model(
     Returns the model, its complete constructor options (what checkpoints store) and the names of
     the tensors grown for new classes. ``in_channels`` follows ``input_channels``.
     """
-    from trainer.models import create_model, list_models, model_arguments
-
     outputs = 1 if config.binary else table.num_classes
     if config.model not in list_models():
         raise ConfigError(f"unknown model {config.model!r}; known models: {', '.join(list_models())}")
@@ -232,8 +231,6 @@ def _permute_classes(
     mapping: Sequence[tuple[int, int]],
 ) -> dict[str, torch.Tensor]:
     """``old_state`` with its class dimensions reordered by ``mapping`` (same class count)."""
-    from trainer.models import create_model
-
     target = model.state_dict()
     outputs = len(mapping)
     probe = create_model(name, num_classes=outputs + 1, **options).state_dict()
@@ -248,3 +245,25 @@ def _permute_classes(
         )
         result[key] = tensor[index].clone()
     return result
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:
+    """Rebuild the network of ``checkpoint`` with its weights, in eval mode."""
+    model = create_model(
+        checkpoint["model"],
+        num_classes=int(checkpoint["num_classes"]),
+        **dict(checkpoint.get("model_options") or {}),
+    )
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()
+
+
+def find_checkpoint(run_dir: str | os.PathLike[str]) -> Path:
+    """``best.pt`` of a run folder, else ``last.pt``; :class:`CheckpointError` naming both otherwise."""
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise CheckpointError(f"run folder {run} does not exist")
+    for name in (BEST, LAST):
+        if (run / name).is_file():
+            return run / name
+    raise CheckpointError(f"run folder {run} has no checkpoint (neither {BEST} nor {LAST})")

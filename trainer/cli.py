@@ -2,7 +2,8 @@
 
 Each subcommand lives in ``trainer/cmd_<name>.py`` and exposes ``register(subparsers)``, which
 sets ``func(args) -> int`` (docs/api-contract.md). A subcommand module that is not installed is
-left out of the parser instead of breaking the others. Usage errors exit with code 2 (argparse).
+left out of the parser instead of breaking the others. Every command returns an
+:class:`~inspector_app.core.protocol.ExitCode`; usage errors exit with 2 (argparse), as bad input does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 # an explicit setting in the environment wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from inspector_app.core.protocol import ExitCode
 from trainer import __version__
 
 SUBCOMMANDS = ("train", "models", "evaluate", "export")
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
-        return 2
+        return ExitCode.BAD_INPUT
     return int(args.func(args))
 
 

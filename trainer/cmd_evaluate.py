@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from inspector_app.core.protocol import ExitCode
+
 
 def _pct(value: Any) -> str:
     return "   n/a" if value is None else f"{100.0 * float(value):6.2f}"
@@ -46,13 +48,14 @@ def format_result(result: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Evaluate and report; see the module docstring for exit codes."""
     from inspector_app.core.modelcard import ModelError
+    from trainer.card import CardError
     from trainer.checkpoint import CheckpointError
     from trainer.evaluate import EvaluationError, evaluate, stderr_progress, write_json
 
     for flag, value in (("--model", args.model), ("--data", args.data)):
         if not Path(value).exists():
             print(f"defect-train evaluate: {flag} {value} does not exist", file=sys.stderr)
-            return 2
+            return ExitCode.BAD_INPUT
     try:
         result = evaluate(
             args.model,
@@ -64,18 +67,18 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             progress=None if args.quiet else stderr_progress(),
         )
-    except (EvaluationError, ModelError, CheckpointError) as exc:
+    except (EvaluationError, ModelError, CheckpointError, CardError) as exc:
         # CheckpointError: a .pt that is not a trainer checkpoint (torn, foreign) is bad input too
         print(f"defect-train evaluate: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.BAD_INPUT
     if args.json:
         try:
             write_json(result, args.json)
         except OSError as exc:  # a missing folder or no permission: the user's path, not a crash
             print(f"defect-train evaluate: cannot write --json {args.json}: {exc}", file=sys.stderr)
-            return 2
+            return ExitCode.BAD_INPUT
     print(format_result(result), flush=True)
-    return 0
+    return ExitCode.OK
 
 
 def register(subparsers: Any) -> None:

@@ -13,10 +13,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from inspector_app.core.protocol import ExitCode
 from trainer.events import EventSink, setup_logging
 
 
-def _fail(message: str, code: str, exit_code: int) -> int:
+def _fail(message: str, code: str, exit_code: ExitCode) -> int:
     # stdout only: the run's events.jsonl stays the history of its training and exports
     EventSink(None).error(f"export: {message}", code)
     return exit_code
@@ -27,16 +28,17 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(None)
     run_dir = Path(args.run_dir).absolute()  # events carry absolute paths, as the engine's do
     if not run_dir.is_dir():
-        return _fail(f"run folder {run_dir} does not exist", "bad_input", 2)
+        return _fail(f"run folder {run_dir} does not exist", "bad_input", ExitCode.BAD_INPUT)
     # torch/onnx load here, after the cheap checks, so that mistakes are reported fast
-    from trainer.checkpoint import CheckpointError, load_checkpoint
-    from trainer.export import ExportError, export_run, find_checkpoint
+    from trainer.card import CardError
+    from trainer.checkpoint import CheckpointError, find_checkpoint, load_checkpoint
+    from trainer.export import ExportError, export_run
     from trainer.quantize import QuantizationError
 
     try:
         load_checkpoint(find_checkpoint(run_dir))
     except CheckpointError as exc:
-        return _fail(str(exc), "bad_input", 2)
+        return _fail(str(exc), "bad_input", ExitCode.BAD_INPUT)
     events = EventSink(run_dir)
     try:
         path = export_run(
@@ -46,12 +48,14 @@ def run(args: argparse.Namespace) -> int:
             exporter=args.exporter,
             emit=events.emit,
         )
+    except CardError as exc:  # outputs and class table of the checkpoint disagree
+        return _fail(str(exc), "bad_input", ExitCode.BAD_INPUT)
     except QuantizationError as exc:
-        return _fail(f"int8 quantisation: {exc}", "bad_input", 2)
+        return _fail(f"int8 quantisation: {exc}", "bad_input", ExitCode.BAD_INPUT)
     except ExportError as exc:
-        return _fail(f"export failed: {exc}", "export_failed", 1)
+        return _fail(f"export failed: {exc}", "export_failed", ExitCode.CRASH)
     events.log.info(f"export: wrote {path}")
-    return 0
+    return ExitCode.OK
 
 
 def register(subparsers: Any) -> None:

@@ -11,6 +11,8 @@ import json
 import sys
 from typing import Any
 
+from inspector_app.core.protocol import ExitCode
+
 
 def parse_size(text: str) -> tuple[int, int]:
     """Parse ``HxW`` (e.g. ``480x640``) into ``(height, width)``; argparse-friendly errors."""
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(rows))
     sys.stdout.flush()
-    return 0
+    return ExitCode.OK
 
 
 def register(subparsers: Any) -> None:

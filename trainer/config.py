@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.resources
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -98,6 +99,20 @@ def _optional_bool(value: Any) -> bool | None:
     if text in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{value!r} is not true, false or auto")
+
+
+def _threads(value: Any) -> int | str | None:
+    """CPU threads: a count, ``auto`` (follow the machine's load) or None (torch's default)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{value!r} is not a thread count or 'auto'")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a thread count or 'auto'") from None
 
 
 def _meta(help: str, *, parse: Callable[[Any], Any] | None = None) -> dict[str, Any]:
@@ -248,9 +263,13 @@ class TrainConfig:
     compile: bool = field(
         default=False, metadata=_meta("torch.compile the network (slow start, faster steps)")
     )
-    threads: int | None = field(
+    threads: int | str | None = field(
         default=None,
-        metadata=_meta("torch CPU threads (default: the cores the load average leaves free, per process)"),
+        metadata=_meta(
+            "torch CPU threads, fixed for the whole run (default: torch's own choice, the physical "
+            "cores or OMP_NUM_THREADS); 'auto' follows the load average of other processes instead",
+            parse=_threads,
+        ),
     )
     workers: int | None = field(
         default=None,
@@ -319,13 +338,37 @@ def from_mapping(values: Mapping[str, Any], base: TrainConfig | None = None, sou
     return config
 
 
+def bundled_configs() -> dict[str, Path]:
+    """The ready-made run configurations shipped in the package (``trainer/configs/*.yaml``) by name."""
+    # Package data: a plain folder in every installation (wheel, editable, source checkout).
+    folder = Path(str(importlib.resources.files("trainer") / "configs"))
+    return {path.stem: path for path in sorted(folder.glob("*.yaml"))}
+
+
+def find_config_file(spec: str | os.PathLike[str]) -> Path:
+    """``--config`` value -> file: an existing YAML file, else a bundled configuration's name.
+
+    ``aluminum_zhong`` (or ``aluminum_zhong.yaml``) names ``trainer/configs/aluminum_zhong.yaml``
+    of the installation, so the ready-made configurations work from a wheel too. A value that is
+    neither is returned unchanged, and :func:`load_yaml` reports it with the bundled names.
+    """
+    path = Path(spec)
+    if path.is_file():
+        return path
+    bundled = bundled_configs()
+    return bundled.get(path.name.removesuffix(".yaml"), path)
+
+
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The mapping of a run.yaml; ConfigError naming the file when missing or malformed."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
+        names = ", ".join(bundled_configs())
+        raise ConfigError(
+            f"{path}: cannot read config file ({exc.strerror or exc}); bundled configurations: {names}"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if data is None:
@@ -341,6 +384,37 @@ def to_dict(config: TrainConfig) -> dict[str, Any]:
     for f in fields(config):
         value = getattr(config, f.name)
         out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+#: Path keys that name a folder (recorded as its name) vs a file (recorded as ``folder/file``).
+FOLDER_KEYS = ("data", "run_dir", "mask_cache")
+
+
+def portable_path(value: str, *, keep: int) -> str:
+    """The last ``keep`` components of a path, ``/``-joined: no machine's folders, on any OS.
+
+    ``/data/sets/aluminum`` -> ``aluminum`` (keep=1); ``C:\\runs\\al1\\last.pt`` -> ``al1/last.pt``
+    (keep=2). A value that is already that short is returned unchanged (idempotent).
+    """
+    parts = [p for p in value.replace("\\", "/").split("/") if p and not p.endswith(":")]
+    return "/".join(parts[-keep:])
+
+
+def portable_config(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A resolved config (:func:`to_dict`) without machine paths: what checkpoints and cards record.
+
+    ``data`` becomes the dataset's name, ``run_dir`` the run's name, ``mask_cache`` its folder name,
+    ``classes`` and ``init`` ``<folder>/<file>`` (``aluminum/classes.yaml``, ``al_phase1/last.pt``).
+    Absolute paths would be meaningless on another machine and leak the trainer's home folder into
+    every shipped model; the run folder's own ``config.yaml`` keeps the absolute paths, which is
+    what ``--resume`` and int8 calibration read.
+    """
+    out = dict(values)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str) and value:
+            out[key] = portable_path(value, keep=1 if key in FOLDER_KEYS else 2)
     return out
 
 
@@ -381,10 +455,14 @@ def validate(config: TrainConfig) -> None:
     for key in positive:
         if getattr(config, key) < 1:
             raise ConfigError(f"{key} must be >= 1, got {getattr(config, key)}")
-    for key in ("val_batch_size", "steps_per_epoch", "threads"):
+    for key in ("val_batch_size", "steps_per_epoch"):
         value = getattr(config, key)
         if value is not None and value < 1:
             raise ConfigError(f"{key} must be >= 1, got {value}")
+    if isinstance(config.threads, int) and config.threads < 1:
+        raise ConfigError(f"threads must be >= 1 or 'auto', got {config.threads}")
+    if isinstance(config.threads, str) and config.threads != "auto":
+        raise ConfigError(f"threads must be a count >= 1 or 'auto', got {config.threads!r}")
     if config.workers is not None and config.workers < 0:
         raise ConfigError(f"workers must be >= 0, got {config.workers}")
     if config.lr <= 0:
@@ -451,7 +529,8 @@ def resolve(
     if saved:
         config = from_mapping(saved, config, source="saved config.yaml")
     if config_file is not None:
-        config = from_mapping(load_yaml(config_file), config, source=os.fspath(config_file))
+        config_path = find_config_file(config_file)
+        config = from_mapping(load_yaml(config_path), config, source=os.fspath(config_path))
     config = from_mapping(cli, config, source="command line")
     for key in PATH_KEYS:
         value = getattr(config, key)

@@ -1,46 +1,97 @@
-"""Checks that data-parallel replicas really hold the same weights (torchrun / DDP).
+"""Data-parallel training under ``torchrun``: ranks, the process group, replica checks.
 
-The process-group plumbing lives in :mod:`trainer.dist` (rank/world/is_main, ``init`` with nccl on
-CUDA and gloo on CPU, barrier, ``all_reduce_sum`` used by ``ConfusionMatrix.all_reduce``,
-shutdown); this module adds only what that one does not have: a digest of a model's weights, a
-collective comparison of the digests of all ranks, and :func:`broadcast_buffers`.
+``torchrun --nproc_per_node N -m trainer.cli train ...`` sets ``RANK``, ``LOCAL_RANK`` and
+``WORLD_SIZE``; without them everything here degrades to a single process (rank 0 of 1) and never
+touches ``torch.distributed``. Only rank 0 writes files and events (see :mod:`trainer.engine`).
 
-DDP keeps the *parameters* identical by all-reducing gradients, but buffers (BatchNorm running
-statistics) only by broadcasting them from rank 0 at the start of each training forward: after
-the last step each rank holds the statistics of its own last batch. Nothing crashes when replicas
-drift apart; rank 0's checkpoint then stands for only one of them, and sharded validation scores
-each shard with a different model. The digests make such drift visible (tests/trainer/test_distributed.py).
+Process-group plumbing: rank/world, :func:`init` (nccl on CUDA, gloo on CPU),
+:func:`barrier`, :func:`all_reduce_sum` (used by ``ConfusionMatrix.all_reduce``), :func:`shutdown`.
+
+Replica checks: DDP keeps the *parameters* identical by all-reducing gradients, but buffers
+(BatchNorm running statistics) only by broadcasting them from rank 0 at the start of each training
+forward: after the last step each rank holds the statistics of its own last batch. Nothing crashes
+when replicas drift apart; rank 0's checkpoint then stands for only one of them, and sharded
+validation scores each shard with a different model. :func:`broadcast_buffers` realigns them;
+tests/trainer/test_distributed.py compares weight digests of the replicas to show it.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
+import os
+from datetime import timedelta
 
 import torch
 import torch.distributed as tdist
 from torch import nn
 
-from trainer import dist
+
+def world_size() -> int:
+    """Number of training processes (1 when not launched by torchrun)."""
+    if tdist.is_available() and tdist.is_initialized():
+        return tdist.get_world_size()
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def state_digest(state: nn.Module | Mapping[str, torch.Tensor]) -> str:
-    """SHA-256 of a model's ``state_dict`` (names, dtypes, shapes and exact bytes, sorted by name).
+def rank() -> int:
+    """Global rank of this process (0 when not launched by torchrun)."""
+    if tdist.is_available() and tdist.is_initialized():
+        return tdist.get_rank()
+    return int(os.environ.get("RANK", "0"))
 
-    Parameters and buffers (BatchNorm statistics) count. A DDP wrapper gives the digest of the
-    wrapped network, so a replica and the bare model a checkpoint stores compare equal.
+
+def local_rank() -> int:
+    """Rank on this machine (selects the GPU)."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def is_distributed() -> bool:
+    """True when a process group is up with more than one process."""
+    return tdist.is_available() and tdist.is_initialized() and tdist.get_world_size() > 1
+
+
+def init(device: torch.device) -> bool:
+    """Start the process group when ``WORLD_SIZE > 1`` (nccl on CUDA, gloo otherwise).
+
+    Returns True when a group was started. Safe to call when already initialised.
     """
-    if isinstance(state, nn.parallel.DistributedDataParallel):
-        state = state.module
-    tensors = state.state_dict() if isinstance(state, nn.Module) else state
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        tensor = tensors[name].detach().to("cpu").contiguous()
-        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-        # bytes through uint8 so that every dtype (bfloat16 too) hashes its exact bit pattern
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not tdist.is_available():
+        return False
+    if tdist.is_initialized():
+        return True
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    tdist.init_process_group(backend=backend, timeout=timedelta(minutes=30))
+    return True
 
+
+def shutdown() -> None:
+    """Destroy the process group if one is up."""
+    if tdist.is_available() and tdist.is_initialized():
+        tdist.destroy_process_group()
+
+
+def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum ``tensor`` over all processes in place (no-op in a single process); returns it."""
+    if is_distributed():
+        tdist.all_reduce(tensor, op=tdist.ReduceOp.SUM)
+    return tensor
+
+
+def any_true(flag: bool, device: torch.device) -> bool:
+    """True if ``flag`` is true on any process (used to stop all ranks together)."""
+    if not is_distributed():
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=device)
+    tdist.all_reduce(value, op=tdist.ReduceOp.MAX)
+    return bool(value.item() > 0)
+
+
+def barrier() -> None:
+    """Wait for every process (no-op in a single process)."""
+    if is_distributed():
+        tdist.barrier()
+
+
+# --- replicas ------------------------------------------------------------------------------
 
 def broadcast_buffers(model: nn.Module, src: int = 0) -> None:
     """Copy rank ``src``'s buffers (BatchNorm running statistics) to every rank (collective).
@@ -51,37 +102,8 @@ def broadcast_buffers(model: nn.Module, src: int = 0) -> None:
     before saving, so that the metrics, the checkpoint and every replica describe one model.
     No-op in a single process.
     """
-    if not dist.is_distributed():
+    if not is_distributed():
         return
     with torch.no_grad():
         for buffer in model.buffers():
             tdist.broadcast(buffer, src)
-
-
-def gather_digests(model: nn.Module) -> list[str]:
-    """The :func:`state_digest` of ``model`` on every rank, in rank order (collective call).
-
-    In a single process (no process group) this is just ``[state_digest(model)]``.
-    """
-    mine = state_digest(model)
-    if not dist.is_distributed():
-        return [mine]
-    digests: list[object] = [None] * dist.world_size()
-    tdist.all_gather_object(digests, mine)
-    return [str(d) for d in digests]
-
-
-def replicas_in_sync(model: nn.Module) -> bool:
-    """True when every rank holds bit-identical weights and buffers (collective call)."""
-    return len(set(gather_digests(model))) == 1
-
-
-def assert_replicas_in_sync(model: nn.Module, where: str = "") -> None:
-    """Raise ``RuntimeError`` naming the ranks whose weights differ from rank 0's (collective)."""
-    digests = gather_digests(model)
-    differing = [rank for rank, d in enumerate(digests) if d != digests[0]]
-    if differing:
-        suffix = f" {where}" if where else ""
-        raise RuntimeError(
-            f"data-parallel replicas out of sync{suffix}: ranks {differing} differ from rank 0"
-        )

@@ -20,6 +20,7 @@ and all-reduces the confusion matrix, and only rank 0 writes files and events.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import math
 import os
@@ -38,10 +39,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from inspector_app.core.classes import BACKGROUND_LABEL, ClassTable
-from inspector_app.core.protocol import Checkpoint, Finished, Metrics, Progress, Started
-from trainer import dist
+from inspector_app.core.protocol import Checkpoint, ExitCode, Finished, Metrics, Progress, Started
+from trainer import distributed as dist
 from trainer.checkpoint import BEST, LAST, CheckpointError, build_model, load_sources, save_checkpoint
-from trainer.config import ConfigError, TrainConfig, save_yaml, to_dict
+from trainer.config import ConfigError, TrainConfig, portable_config, portable_path, save_yaml, to_dict
 from trainer.data import (
     DataError,
     PreparedData,
@@ -52,7 +53,6 @@ from trainer.data import (
     prepare_data,
     save_split,
 )
-from trainer.distributed import broadcast_buffers
 from trainer.events import EventSink, setup_logging
 from trainer.losses import build_loss, median_frequency_weights
 from trainer.metrics import evaluate, summarize
@@ -65,8 +65,8 @@ from trainer.runtime import (
     threads_for_load,
 )
 from trainer.schedule import build_optimizer, lr_factor
+from trainer.step import NonFiniteLoss, train_step
 
-EXIT_OK, EXIT_CRASH, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 3
 STOP_FILE = "STOP"
 #: Metrics where lower is better (everything else: higher is better).
 LOWER_IS_BETTER = ("loss",)
@@ -108,7 +108,7 @@ class StopWatch:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self.signalled = signal.Signals(signum).name
 
     def requested(self) -> str | None:
@@ -144,7 +144,9 @@ class Trainer:
     """One training run: :meth:`setup`, then :meth:`run` (which calls setup)."""
 
     def __init__(self, config: TrainConfig, events: EventSink) -> None:
-        self.config = config
+        # A copy: setup() fills in what the run resolves (model options of the checkpoint, the
+        # input size, mean/std) and the caller's config must stay what it asked for.
+        self.config = copy.deepcopy(config)
         self.events = events
         self.run_dir = Path(config.run_dir)
         self.rank = dist.rank()
@@ -325,13 +327,17 @@ class Trainer:
             self.events.warning(f"the saved optimizer state does not fit ({exc}): it starts afresh")
 
     def _adapt_threads(self, initial: bool = False) -> None:
-        """Set torch's CPU threads: the config's, or (auto) what the machine's load leaves free.
+        """Set torch's CPU threads once: ``--threads N``, else torch's default; ``auto`` adapts.
 
-        Auto is re-decided at most once a minute (at epoch starts), following the load average.
+        A fixed count is the default because re-deciding it mid-run makes epoch times (and the
+        GUI's ETA) jump with other people's load. ``--threads auto`` opts in to following the
+        1-minute load average (:func:`trainer.runtime.threads_for_load`), re-decided at most once
+        a minute at epoch starts, for a machine shared with other work.
         """
-        if self.config.threads is not None:
+        threads = self.config.threads
+        if threads != "auto":
             if initial:
-                self.threads = self.config.threads
+                self.threads = int(threads) if threads is not None else torch.get_num_threads()
                 torch.set_num_threads(self.threads)
             return
         now = time.monotonic()
@@ -340,12 +346,12 @@ class Trainer:
         self._threads_checked = now
         own = 0 if initial else self.threads
         load = load_average()
-        threads = threads_for_load(os.cpu_count() or 1, load, own, self.world)
-        if threads != self.threads or initial:
+        chosen = threads_for_load(os.cpu_count() or 1, load, own, self.world)
+        if chosen != self.threads or initial:
             if not initial:
-                self.log.info(f"CPU threads {self.threads} -> {threads} (1-minute load average {load})")
-            self.threads = threads
-            torch.set_num_threads(threads)
+                self.log.info(f"CPU threads {self.threads} -> {chosen} (1-minute load average {load})")
+            self.threads = chosen
+            torch.set_num_threads(chosen)
 
     # --- checkpoints -------------------------------------------------------------------------
     def _payload(self, s: Session) -> dict[str, Any]:
@@ -369,10 +375,10 @@ class Trainer:
             "best_key": s.best_key,
             "best_epoch": self.state.best_epoch,
             "metrics": dict(self.state.metrics),
-            "config": to_dict(self.config),
+            "config": portable_config(to_dict(self.config)),
             "num_train": len(self.data.train),
             "num_val": len(self.data.val),
-            "data": self.config.data,
+            "data": portable_path(self.config.data, keep=1),
             "parent": self.parent,
         }
 
@@ -388,36 +394,23 @@ class Trainer:
 
     # --- the loop ----------------------------------------------------------------------------
     def _step(self, s: Session, images: torch.Tensor, masks: torch.Tensor, epoch: int) -> float:
-        """One optimiser step; returns the loss."""
+        """One optimiser step at the scheduled learning rate (:func:`trainer.step.train_step`)."""
         config = self.config
         factor = lr_factor(config, self.state.step, s.steps_per_epoch, s.total_steps)
         for group in s.optimizer.param_groups:
             group["lr"] = config.lr * factor
-        x = s.transform(images)
-        target = masks.to(self.device, non_blocking=True)
-        with s.precision.autocast(self.device):
-            logits = s.net(x)
-        loss = s.loss_fn(logits, target)
-        if not torch.isfinite(loss):
+        try:
+            loss = train_step(
+                s.net, s.loss_fn, s.optimizer, s.transform, s.precision, images, masks,
+                scaler=s.scaler, grad_clip=config.grad_clip,
+            )  # fmt: skip
+        except NonFiniteLoss as exc:
             raise FloatingPointError(
-                f"the loss became {float(loss.detach())} at epoch {epoch}: lower the learning rate "
+                f"the loss became {exc.value} at epoch {epoch}: lower the learning rate "
                 f"(lr {config.lr}) or check the data"
-            )
-        s.optimizer.zero_grad(set_to_none=True)
-        if s.scaler is not None:
-            s.scaler.scale(loss).backward()
-            if config.grad_clip:
-                s.scaler.unscale_(s.optimizer)
-                nn.utils.clip_grad_norm_(s.net.parameters(), config.grad_clip)
-            s.scaler.step(s.optimizer)
-            s.scaler.update()
-        else:
-            loss.backward()
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(s.net.parameters(), config.grad_clip)
-            s.optimizer.step()
+            ) from None
         self.state.step += 1
-        return float(loss.detach())
+        return loss
 
     def train_epoch(self, s: Session, epoch: int, stop: StopWatch, clock: dict[str, float]) -> float:
         """One epoch of training steps (progress events every ``log_every``); returns the mean loss."""
@@ -458,7 +451,7 @@ class Trainer:
             bar.close()
         # DDP syncs BatchNorm statistics only at the start of a forward: after the last step each
         # rank holds its own batch's. Rank 0's go everywhere before validating and saving.
-        broadcast_buffers(s.model)
+        dist.broadcast_buffers(s.model)
         return float(np.mean(losses)) if losses else float("nan")
 
     def validate(self, s: Session, epoch: int, train_loss: float) -> bool:
@@ -524,7 +517,7 @@ class Trainer:
             self._save(s, best=best)
         if self.main and config.export:
             self._export()
-        return EXIT_OK
+        return ExitCode.OK
 
     def _progress_bar(self, epoch: int, steps: int) -> Any:
         """A tqdm bar on stderr when it is a terminal (the GUI reads events, not bars)."""
@@ -576,22 +569,22 @@ def run_training(config: TrainConfig, *, events: EventSink | None = None) -> int
         events.emit(
             Finished(
                 status="cancelled",
-                exit_code=EXIT_CANCELLED,
+                exit_code=ExitCode.CANCELLED,
                 best_metric=state.best_metric,
                 best_epoch=state.best_epoch,
             )
         )
-        return EXIT_CANCELLED
+        return ExitCode.CANCELLED
     except (ConfigError, DataError, CheckpointError) as exc:
         events.error(str(exc), "bad_config" if isinstance(exc, ConfigError) else "bad_input")
-        events.emit(Finished(status="failed", exit_code=EXIT_BAD_INPUT))
-        return EXIT_BAD_INPUT
+        events.emit(Finished(status="failed", exit_code=ExitCode.BAD_INPUT))
+        return ExitCode.BAD_INPUT
     except Exception as exc:  # a crash: report it, keep the checkpoints
         events.log.error("training crashed:\n" + traceback.format_exc())
         oom = isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
         events.error(f"{type(exc).__name__}: {exc}", "out_of_memory" if oom else "crash")
-        events.emit(Finished(status="failed", exit_code=EXIT_CRASH))
-        return EXIT_CRASH
+        events.emit(Finished(status="failed", exit_code=ExitCode.CRASH))
+        return ExitCode.CRASH
     finally:
         stop.__exit__()
         dist.shutdown()

@@ -182,8 +182,9 @@ class TorchPredictor:
     def __init__(self, checkpoint_path: PathLike) -> None:
         import torch
 
-        from trainer.checkpoint import load_checkpoint
-        from trainer.export import card_for_checkpoint, model_from_checkpoint
+        # lazy: scoring an ONNX model must not import torch
+        from trainer.card import card_for_checkpoint
+        from trainer.checkpoint import load_checkpoint, model_from_checkpoint
 
         self._torch = torch
         checkpoint = load_checkpoint(checkpoint_path)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from inspector_app.core.protocol import Event, TrainerError, TrainerWarning, append_event, to_line
+
+#: Where producers send events (e.g. :meth:`EventSink.emit`).
+EmitFn = Callable[[Event], None]
 
 LOGGER_NAME = "defect_train"
 

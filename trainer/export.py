@@ -7,15 +7,17 @@ kept as an explicit choice because it is much faster (about 1 s instead of 10-30
 but torch warns it will be removed. Either way the graph is checked, not trusted: the input must
 have symbolic batch/H/W dimensions and onnxruntime must match PyTorch (max |logit difference|
 <= :data:`PARITY_TOLERANCE`) at two sizes that differ from the traced one and from each other,
-which catches graphs frozen to one resolution (DESIGN.md: ``AdaptiveMaxPool2d`` through the old
-exporter).
+which catches graphs frozen to one resolution (docs/design.md: ``AdaptiveMaxPool2d`` through the
+old exporter).
 
-The file is written atomically (a temp file beside the target, renamed only after the card is
-embedded and the parity check passed): a failed export never leaves a half-valid model behind.
+The file is written atomically (:func:`trainer.onnxfile.write_model_atomic`: a temp file beside
+the target, renamed only after the card is embedded and the parity check passed): a failed export
+never leaves a half-valid model behind. The model id is the graph's content hash
+(:func:`trainer.onnxfile.model_content_id`); the card comes from :mod:`trainer.card`.
 
-Model id: the first 12 hex digits of the SHA-256 of the serialised graph *before* the card is
-added (weights + structure). The same weights give the same id, so re-exporting a checkpoint does
-not fork the review history; any change of weights (fine-tuning, int8) gives a new one.
+Layering: this module is the top of the model-file stack (``export -> quantize -> evaluate``;
+``onnxfile``/``card``/``checkpoint`` below them), checked by the import-linter contracts in
+pyproject.toml. :func:`export_run` is the only caller of the quantiser.
 """
 
 from __future__ import annotations
@@ -23,15 +25,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import hashlib
 import os
 import re
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,25 +40,24 @@ import onnx
 import torch
 from torch import nn
 
-from inspector_app.core.classes import ClassInfo, ClassTable
-from inspector_app.core.fileio import atomic_replace
-from inspector_app.core.modelcard import ModelCard, embed_card, sidecar_path, write_card_sidecar
-from inspector_app.core.protocol import Event, Exported
-from trainer.checkpoint import BEST, LAST, CheckpointError, load_checkpoint
+from inspector_app.core.modelcard import ModelCard, sidecar_path
+from inspector_app.core.protocol import Exported
+from trainer.card import SIZE_MULTIPLE, card_for_checkpoint
+from trainer.checkpoint import find_checkpoint, load_checkpoint, model_from_checkpoint
+from trainer.events import EmitFn
 from trainer.models.inference import optimize_for_inference
+from trainer.onnxfile import model_content_id, strip_debug_info, write_model_atomic
 
 #: ONNX opset of exported graphs.
 EXPORT_OPSET = 18
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
-SIZE_MULTIPLE = 32
 #: (batch, H, W) traced by the exporter: batch 2 so that torch.export does not specialise it to 1.
 TRACE_SHAPE = (2, 64, 96)
 #: (batch, H, W) of the parity check: both differ from the trace shape and from each other.
 PARITY_SHAPES: tuple[tuple[int, int, int], ...] = ((1, 96, 128), (3, 160, 64))
 PARITY_TOLERANCE = 1e-4
 Exporter = Literal["dynamo", "torchscript"]
-EmitFn = Callable[[Event], None]
 PathLike = str | os.PathLike[str]
 
 
@@ -91,22 +90,6 @@ class ExportResult:
     parity: tuple[ParityResult, ...]
 
 
-# --- checkpoint -> model ---------------------------------------------------------------------------
-
-
-def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:
-    """Rebuild the network of ``checkpoint`` with its weights, in eval mode."""
-    from trainer.models import create_model  # registers every network
-
-    model = create_model(
-        checkpoint["model"],
-        num_classes=int(checkpoint["num_classes"]),
-        **dict(checkpoint.get("model_options") or {}),
-    )
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.eval()
-
-
 # --- torch -> ONNX -------------------------------------------------------------------------------
 
 
@@ -129,19 +112,6 @@ def _rename_dims(model: onnx.ModelProto, names: dict[str, str]) -> None:
         for dim in value.type.tensor_type.shape.dim:
             if dim.dim_param:
                 dim.dim_param = pattern.sub(lambda m: names[m.group(1)], dim.dim_param)
-
-
-def strip_debug_info(model: onnx.ModelProto) -> None:
-    """Drop per-node stack traces and doc strings: they hold local paths and a third of the bytes."""
-    for node in model.graph.node:
-        del node.metadata_props[:]
-        node.doc_string = ""
-    for value in [*model.graph.input, *model.graph.output, *model.graph.value_info, *model.graph.initializer]:
-        del value.metadata_props[:]
-    # the ExportedProgram signature/constraints: debug text, and its order varies between runs
-    del model.graph.metadata_props[:]
-    model.graph.doc_string = ""
-    model.doc_string = ""
 
 
 def to_onnx(
@@ -212,14 +182,6 @@ def check_dynamic_input(proto: onnx.ModelProto) -> None:
         raise ExportError(f"exported graph has a fixed {', '.join(fixed)}: it would work at one size only")
 
 
-def model_content_id(proto: onnx.ModelProto) -> str:
-    """Model id of a graph: SHA-256 (12 hex digits) of its serialisation without metadata."""
-    bare = onnx.ModelProto()
-    bare.CopyFrom(proto)
-    del bare.metadata_props[:]
-    return hashlib.sha256(bare.SerializeToString(deterministic=True)).hexdigest()[:12]
-
-
 def check_parity(
     model: nn.Module,
     onnx_path: PathLike,
@@ -277,100 +239,7 @@ def check_parity(
     return tuple(results)
 
 
-# --- model card ------------------------------------------------------------------------------------
-
-
-def _binary_table(table: ClassTable) -> ClassTable:
-    """A one-logit model predicts defect / no defect: collapse a wider table to background + defect."""
-    if table.num_classes == 2:
-        return table
-    foreground = [c for c in table if c.index != 0]
-    color = foreground[0].color if foreground else (255, 0, 0)
-    return ClassTable((table.by_index(0), ClassInfo(1, "defect", "defect", color)))
-
-
-def training_summary(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """The card's ``training`` entry: resolved config, epochs, data sizes where known."""
-    config = dict(checkpoint.get("config") or {})
-    summary: dict[str, Any] = {
-        "model": checkpoint["model"],
-        "model_options": dict(checkpoint.get("model_options") or {}),
-        "epoch": checkpoint.get("epoch"),
-        "best_metric": checkpoint.get("best_metric"),
-        "config": config,
-    }
-    for key in ("num_train", "num_val", "data", "input_size", "binary", "best_epoch"):
-        if key in checkpoint:
-            summary[key] = checkpoint[key]
-    return summary
-
-
-def card_for_checkpoint(checkpoint: dict[str, Any], *, model_id: str, **overrides: Any) -> ModelCard:
-    """The model card of a checkpoint; ``overrides`` replace card fields (name, parent, metrics...)."""
-    table = ClassTable.from_dict(checkpoint["class_table"])
-    num_classes = int(checkpoint["num_classes"])
-    output = "sigmoid" if num_classes == 1 else "softmax"
-    if output == "sigmoid":
-        table = _binary_table(table)
-    elif table.num_classes != num_classes:
-        raise ExportError(
-            f"checkpoint has {num_classes} outputs but {table.num_classes} classes in its table"
-        )
-    input_channels = int(checkpoint.get("input_channels", 3))
-    config = dict(checkpoint.get("config") or {})
-    input_size = checkpoint.get("input_size") or config.get("input_size")
-    fields: dict[str, Any] = {
-        "name": str(config.get("name") or checkpoint["model"]),
-        "architecture": str(checkpoint["model"]),
-        "class_table": table,
-        "input_channels": input_channels,
-        "mean": tuple(checkpoint.get("mean") or (0.0,) * input_channels),
-        "std": tuple(checkpoint.get("std") or (1.0,) * input_channels),
-        "size_multiple": SIZE_MULTIPLE,
-        # the engine trains on images resized to one size (the data's median, or --input-size):
-        # the app resizes the same way so that defects have the scale the network learned; the
-        # graph itself stays dynamic (a card without input_size runs at native size, padded)
-        "input_size": tuple(input_size) if input_size else None,
-        "output": output,
-        "training": training_summary(checkpoint),
-        "metrics": dict(checkpoint.get("metrics") or {}),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "parent": checkpoint.get("parent") or config.get("parent"),
-        "model_id": model_id,
-    }
-    fields.update({k: v for k, v in overrides.items() if v is not None})
-    return ModelCard(**fields)
-
-
 # --- files -----------------------------------------------------------------------------------------
-
-
-def write_model_atomic(
-    proto: onnx.ModelProto,
-    out_onnx: Path,
-    make_card: Callable[[tuple[ParityResult, ...]], ModelCard],
-    verify: Callable[[Path], tuple[ParityResult, ...]],
-) -> ModelCard:
-    """Write ``proto`` to a temp file beside ``out_onnx``, verify it, embed its card, then rename.
-
-    The card is made after the check so that it can record the parity figures; the final file
-    appears only complete (graph + card), and the sidecar is written after it. Any failure
-    (export check, card, disk) removes the temp file and leaves ``out_onnx`` as it was.
-    """
-    out_onnx.parent.mkdir(parents=True, exist_ok=True)
-    # A real file path, not bytes in memory: onnxruntime (verify) and embed_card work on paths.
-    fd, tmp_name = tempfile.mkstemp(dir=out_onnx.parent, prefix=f".{out_onnx.stem}.", suffix=".onnx")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        tmp.write_bytes(proto.SerializeToString())
-        card = make_card(verify(tmp))
-        embed_card(tmp, card)
-        atomic_replace(tmp, out_onnx)
-    finally:
-        tmp.unlink(missing_ok=True)  # no-op once replaced
-    write_card_sidecar(card, out_onnx)
-    return card
 
 
 def export_checkpoint(
@@ -437,17 +306,6 @@ def export_checkpoint(
 # --- run folders -----------------------------------------------------------------------------------
 
 
-def find_checkpoint(run_dir: PathLike) -> Path:
-    """``best.pt`` of a run folder, else ``last.pt``; :class:`CheckpointError` naming both otherwise."""
-    run = Path(run_dir)
-    if not run.is_dir():
-        raise CheckpointError(f"run folder {run} does not exist")
-    for name in (BEST, LAST):
-        if (run / name).is_file():
-            return run / name
-    raise CheckpointError(f"run folder {run} has no checkpoint (neither {BEST} nor {LAST})")
-
-
 def export_run(
     run_dir: PathLike,
     *,
@@ -467,6 +325,7 @@ def export_run(
     result = export_checkpoint(checkpoint, target, exporter=exporter, emit=emit)
     if not quantize:
         return result.onnx_path
+    # lazy: onnxruntime.quantization is slow to import and only --int8 needs it
     from trainer.quantize import quantize_run
 
     return quantize_run(run, result.onnx_path, emit=emit)

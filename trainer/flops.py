@@ -64,26 +64,10 @@ class CostReport:
     layers: list[LayerCost] = field(default_factory=list)
 
     @property
-    def elementwise(self) -> int:
-        """Total element-wise outputs (not part of MACs)."""
-        return sum(self.elementwise_by_kind.values())
-
-    @property
     def flops(self) -> int:
         """Floating-point operations, 1 MAC = 2 FLOPs."""
         return 2 * self.macs
 
-    @property
-    def macs_per_image(self) -> float:
-        """MACs divided by the batch size."""
-        return self.macs / self.batch
-
-    def by_kind(self) -> dict[str, int]:
-        """MACs summed per module type (e.g. ``{"Conv2d": ..., "ConvTranspose2d": ...}``)."""
-        totals: dict[str, int] = {}
-        for layer in self.layers:
-            totals[layer.kind] = totals.get(layer.kind, 0) + layer.macs
-        return totals
 
 
 def conv_macs(module: nn.Conv2d, output: torch.Tensor) -> int:

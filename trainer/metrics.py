@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from trainer import dist
+from trainer import distributed as dist
 from trainer.runtime import InputTransform, Precision
 
 

@@ -39,18 +39,12 @@ from inspector_app.core.images import read_image
 from inspector_app.core.modelcard import ModelCard, embed_card, read_card, write_card_sidecar
 from inspector_app.core.predictor import preprocess
 from inspector_app.core.protocol import Exported
-from trainer.checkpoint import load_checkpoint
+from trainer.checkpoint import find_checkpoint, load_checkpoint
 from trainer.data.samples import DataError
 from trainer.data.split import load_split
 from trainer.evaluate import OnnxPredictor, ProgressFn, evaluate_model, select_samples
-from trainer.export import (
-    EmitFn,
-    ParityResult,
-    find_checkpoint,
-    model_content_id,
-    strip_debug_info,
-    write_model_atomic,
-)
+from trainer.events import EmitFn
+from trainer.onnxfile import model_content_id, strip_debug_info, write_model_atomic
 
 PathLike = str | os.PathLike[str]
 #: Calibration images taken from the training split (more changes the ranges very little).
@@ -88,7 +82,7 @@ def pick_calibration(names: Sequence[str], count: int, seed: int = 0) -> list[st
     return ordered[: max(1, count)]
 
 
-def _output_shapes_match(path: Path, reader: ImageCalibrationReader) -> tuple[ParityResult, ...]:
+def _output_shapes_match(path: Path, reader: ImageCalibrationReader) -> None:
     """Smoke check of the written int8 graph: it loads and segments one image at the right size."""
     import onnxruntime as ort
 
@@ -101,7 +95,6 @@ def _output_shapes_match(path: Path, reader: ImageCalibrationReader) -> tuple[Pa
     tensor = feed[reader.input_name]
     if out.shape[0] != 1 or out.shape[2:] != tensor.shape[2:]:
         raise QuantizationError(f"int8 graph output {out.shape} does not fit its input {tensor.shape}")
-    return ()
 
 
 def quantize_model(

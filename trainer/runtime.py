@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from trainer import dist
+from trainer import distributed as dist
 from trainer.config import ConfigError, TrainConfig
 
 #: CPU default of ``cpu_bf16: auto`` (see the table above).

@@ -24,7 +24,8 @@ sys.path.insert(0, str(REPO))
 
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 
-from inspector_app.app import create_application, default_model_path, demo_dir  # noqa: E402
+from inspector_app.app import create_application  # noqa: E402
+from inspector_app.bundled import default_model_path, demo_dir  # noqa: E402
 from inspector_app.main_window import MainWindow  # noqa: E402
 
 

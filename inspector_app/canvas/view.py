@@ -93,7 +93,6 @@ class CanvasView(QGraphicsView):
         self._overlay: OverlayPyramid | None = None
         self._palette: npt.NDArray[np.uint8] = np.zeros((1, 3), np.uint8)
         self._visible: frozenset[int] | None = None
-        self._layer_mode = "both"
         self.shapes = ShapeLayer(self._scene, self)
         self.session: AnnotationSession | None = None
         self._current_label: str | None = None
@@ -154,7 +153,6 @@ class CanvasView(QGraphicsView):
         """'prediction' (overlay only), 'annotation' (shapes only) or 'both'."""
         if mode not in LAYER_MODES:
             raise ValueError(f"layer mode must be one of {LAYER_MODES}, got {mode!r}")
-        self._layer_mode = mode
         self._overlay_item.setVisible(mode != "annotation")
         self.shapes.set_shown(mode != "prediction")
 

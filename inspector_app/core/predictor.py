@@ -18,7 +18,7 @@ outputs, or ``sigmoid(logit) > threshold`` (computed as ``logit > log(t / (1 - t
 logit. Optional probabilities: softmax, or ``[1 - p, p]`` for one logit, float32 CxHxW.
 
 Thread-safety: a :class:`Predictor` keeps scratch buffers, so use one Predictor per worker thread
-(DESIGN.md: one inference worker owns the session).
+(one inference worker thread owns the session).
 """
 
 from __future__ import annotations

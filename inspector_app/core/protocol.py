@@ -15,9 +15,10 @@ Compatibility rules (so that an older GUI can read a newer trainer and vice vers
 Floats are written with Python's JSON encoder, which writes ``NaN``/``Infinity`` for non-finite
 values (a diverged loss is information worth keeping); both ends of this protocol are Python.
 
-Event names follow DESIGN.md; the warning and error events are called :class:`TrainerWarning` and
-:class:`TrainerError` (wire types ``"warning"`` and ``"error"``) so that they do not shadow the
-built-in ``Warning`` and are not mistaken for exceptions.
+Event names follow docs/design.md ("Trainer events and exit codes"); the warning and error
+events are called :class:`TrainerWarning` and :class:`TrainerError` (wire types ``"warning"`` and
+``"error"``) so that they do not shadow the built-in ``Warning`` and are not mistaken for
+exceptions.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -38,6 +40,20 @@ VERSION = 1
 
 class ProtocolError(ValueError):
     """A line is not a valid event of a protocol version we understand."""
+
+
+class ExitCode(IntEnum):
+    """Exit status of every ``defect-train`` command (and :attr:`Finished.exit_code`).
+
+    The GUI tells a bad input (fix the data or options and retry) from a crash (a bug or a failed
+    export check; the log has the traceback) and from a cancel it asked for. argparse's usage
+    errors also exit with 2, so every "you asked for something impossible" reads the same.
+    """
+
+    OK = 0
+    CRASH = 1
+    BAD_INPUT = 2
+    CANCELLED = 3
 
 
 def _now() -> float:
@@ -142,8 +158,9 @@ class TrainerError:
 class Finished:
     """The run ended. ``status`` is ``"ok"``, ``"cancelled"`` or ``"failed"``.
 
-    ``exit_code`` is the process exit code the trainer is about to return (0 ok, 2 bad input or
-    config, 3 cancelled, 1 crash); ``best_metric``/``best_epoch`` are None when nothing was scored.
+    ``exit_code`` is the process exit code the trainer is about to return (an :class:`ExitCode`:
+    0 ok, 2 bad input or config, 3 cancelled, 1 crash); ``best_metric``/``best_epoch`` are None
+    when nothing was scored.
     """
 
     type: ClassVar[str] = "finished"

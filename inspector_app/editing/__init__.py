@@ -14,7 +14,7 @@ API (``session = AnnotationSession(class_table=None, parent=None)``)::
     save_image(image_path)  dirty_images()         is_dirty  unreadable  document  state  shape_ids
     class_table  set_class_table(t)  ensure_label(label) -> index       undo_stack  undo_group
     selection  set_selection(ids)  set_hidden(ids, b)  set_locked(ids, b)  is_hidden(id)  is_locked(id)
-    add_shape(s) -> id  add_shapes(ss) -> ids  remove_shapes(ids)  update_shape(id, s)
+    add_shape(s) -> id  add_shapes(ss) -> ids  remove_shapes(ids)
     set_points(id, pts)  move_shapes(ids, dx, dy)  move_vertex(id, i, p)  insert_vertex(id, i, p)
     remove_vertices({id: [i, ...]})  set_label(ids, label)  duplicate(ids, offset) -> ids
     copy(ids) -> n  paste() -> ids  clipboard  confirm_shapes(ids=None)

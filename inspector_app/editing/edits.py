@@ -82,11 +82,6 @@ class ShapeEdits:
                 self._selection - ids,
             )
 
-    def update_shape(self, shape_id: int, shape: Shape, text: str = "Edit shape") -> None:
-        """Replace one shape as a person's edit (the prediction mark is dropped)."""
-        self.ensure_label(shape.label)
-        self._replace(text, {shape_id: touched(shape)})
-
     def set_points(self, shape_id: int, points: Sequence[Point], text: str = "Edit shape") -> None:
         """Replace a shape's points (e.g. a rectangle corner or circle drag)."""
         self._replace(text, {shape_id: with_points(self.shape(shape_id), points)})

@@ -25,18 +25,14 @@ class LruCache(Generic[K, V]):
         self._data: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: K) -> V | None:
         """The value (marked most recent) or None."""
         with self._lock:
             item = self._data.get(key)
             if item is None:
-                self.misses += 1
                 return None
             self._data.move_to_end(key)
-            self.hits += 1
             return item[0]
 
     def __contains__(self, key: object) -> bool:

@@ -129,11 +129,6 @@ def natural_key(name: str) -> tuple[Any, ...]:
     return tuple(int(part) if part.isdigit() else part.casefold() for part in _DIGITS.split(name))
 
 
-def is_listed_image(name: str) -> bool:
-    """An image the list shows: known suffix, not hidden."""
-    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
-
-
 def iter_listing(root: Path, *, max_depth: int = 2) -> Iterator[tuple[list[str], set[str]]]:
     """Yield ``(image names, JSON names)`` per directory, breadth first, names relative POSIX.
 

@@ -59,8 +59,6 @@ class SummaryPanel(QWidget):
         layout.addLayout(grid)
         layout.addWidget(self.plot)
         layout.addWidget(self.export_button)
-        #: (label, name, count) shown in the chart (tests read it).
-        self.chart_data: list[tuple[str, str, int]] = []
 
     def set_summary(
         self, summary: ReviewSummary, classes: Sequence[tuple[str, str, tuple[int, int, int]]] = ()
@@ -79,7 +77,6 @@ class SummaryPanel(QWidget):
         rows = [(label, name, int(frequency.get(label, 0)), color) for label, name, color in classes]
         grey = (150, 150, 150)
         rows += [(label, label, int(n), grey) for label, n in frequency.items() if label not in known]
-        self.chart_data = [(label, name, n) for label, name, n, _c in rows]
         item = self.plot.getPlotItem()
         if self._bars is not None:
             item.removeItem(self._bars)

@@ -1,4 +1,4 @@
-"""The dependency rules of DESIGN.md: core stays Qt/torch-free, trainer stays Qt-free."""
+"""The dependency rules of README.md ("Layout"): core stays Qt/torch-free, trainer stays Qt-free."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from inspector_app.core.classes import ClassTable
 from inspector_app.core.masks import rasterize
 from trainer.config import TrainConfig
 from trainer.data import DataError, find_samples, prepare_data, stratified_split
-from trainer.data.loading import _MASK_MEMORY
+from trainer.data.decode import _MASK_MEMORY
 
 Maker = Callable[..., Path]
 

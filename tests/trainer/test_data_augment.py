@@ -19,7 +19,7 @@ from trainer.data import (
     collate,
     sample_weights,
 )
-from trainer.data.loading import _focus_points
+from trainer.data.decode import _focus_points
 
 
 def make_sample(

@@ -3,7 +3,7 @@
 The run goes through ``trainer.cli`` unchanged; a small launcher (written below, run by torchrun
 instead of ``-m trainer.cli``) only *observes*: it wraps the public ``Trainer.setup``/``Trainer.run``
 to record, on every rank, the digest of the bare network at the start and at the end of training,
-what :func:`trainer.distributed.replicas_in_sync` (an all-gather over gloo) says, and the state
+what :func:`tests.trainer.replicas.gather_digests` (an all-gather over gloo) says, and the state
 after :func:`trainer.distributed.broadcast_buffers`. The digests go to a folder outside the run
 folder, so "only rank 0 writes into the run" stays checkable. One torchrun (~10 s) serves all tests.
 """
@@ -25,7 +25,8 @@ from torch import nn
 
 from inspector_app.core.protocol import Checkpoint, Progress, read_events
 from tests.trainer.conftest import make_dataset
-from trainer.distributed import broadcast_buffers, gather_digests, replicas_in_sync, state_digest
+from tests.trainer.replicas import gather_digests, state_digest
+from trainer.distributed import broadcast_buffers
 
 LAUNCHER = textwrap.dedent(
     """
@@ -34,7 +35,8 @@ LAUNCHER = textwrap.dedent(
 
     from trainer import engine
     from trainer.cli import main
-    from trainer.distributed import broadcast_buffers, replicas_in_sync, state_digest
+    from tests.trainer.replicas import gather_digests, state_digest
+    from trainer.distributed import broadcast_buffers
 
     out = Path(os.environ["DIGEST_DIR"]) / f"rank{os.environ['RANK']}.json"
     record = {}
@@ -54,9 +56,9 @@ LAUNCHER = textwrap.dedent(
         names = dict(model.named_parameters())
         names = dict(model.named_parameters())
         record["final_parameters"] = state_digest({k: v for k, v in state.items() if k in names})
-        record["in_sync"] = replicas_in_sync(model)  # collectives: the group is still up here
+        record["in_sync"] = len(set(gather_digests(model))) == 1  # collectives: the group is still up here
         broadcast_buffers(model)
-        record["in_sync_after_broadcast"] = replicas_in_sync(model)
+        record["in_sync_after_broadcast"] = len(set(gather_digests(model))) == 1
         record["after_broadcast"] = state_digest(model)
         return code
 
@@ -93,7 +95,10 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> DdpRun:
         "--epochs", str(EPOCHS), "--batch-size", "2", "--device", "cpu", "--threads", "1",
         "--no-export", "--no-progress", "--log-every", "1",
     ]  # fmt: skip
-    env = {**os.environ, "DIGEST_DIR": str(digests), "OMP_NUM_THREADS": "1"}
+    # the launcher imports the digest helper from tests/ (not an installed package)
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "DIGEST_DIR": str(digests), "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [json.loads((digests / f"rank{r}.json").read_text()) for r in (0, 1)]
@@ -110,7 +115,7 @@ def test_state_digest() -> None:
     b[1].running_mean += 1e-7  # buffers count, to the last bit
     assert state_digest(a) != state_digest(b)
     # a single process: the gathered list is this process's digest only, broadcasting is a no-op
-    assert gather_digests(a) == [state_digest(a)] and replicas_in_sync(a)
+    assert gather_digests(a) == [state_digest(a)]
     broadcast_buffers(b)
     assert state_digest(a) != state_digest(b)
 

@@ -25,6 +25,7 @@ from inspector_app.core.predictor import Predictor
 from inspector_app.core.protocol import Event, Exported, from_line, read_events
 from tests import onnx_factory as factory
 from trainer import cmd_export
+from trainer.checkpoint import model_from_checkpoint
 from trainer.export import (
     PARITY_TOLERANCE,
     ExportError,
@@ -33,10 +34,9 @@ from trainer.export import (
     check_parity,
     export_checkpoint,
     export_run,
-    model_content_id,
-    model_from_checkpoint,
 )
 from trainer.models import create_model
+from trainer.onnxfile import model_content_id
 
 FIVE_CLASSES = ClassTable(
     (
@@ -138,7 +138,7 @@ def test_zhong_graph_is_dynamic_small_and_clean(zhong: tuple[ExportResult, list[
     assert dims == ["batch", 3, "height", "width"]
     assert not any(n.metadata_props for n in proto.graph.node)  # no stack traces with local paths
     params = sum(p.numel() for p in model_from_checkpoint(torch.load(pt, weights_only=True)).parameters())
-    assert params == 114_001  # DESIGN.md
+    assert params == 114_001  # docs/design.md
     # weights (float32) plus a small graph: no optimizer state or other training-only baggage
     assert result.onnx_path.stat().st_size < params * 4 * 1.1 + 100_000
 

@@ -11,7 +11,6 @@ from trainer.models.inference import (
     SubPixelConvTranspose2d,
     optimize_for_inference,
     pixel_shuffle_by_transposes,
-    subpixel_macs_factor,
 )
 
 
@@ -60,11 +59,6 @@ def test_unsupported_transposed_convs_are_left_alone() -> None:
     assert SubPixelConvTranspose2d.from_transposed(nn.ConvTranspose2d(4, 4, 3, 2, 1)) is None  # 2n-1 out
     assert SubPixelConvTranspose2d.from_transposed(nn.ConvTranspose2d(4, 4, 2, 2, groups=2)) is None
     assert SubPixelConvTranspose2d.from_transposed(nn.ConvTranspose2d(4, 4, 3, 1, 1)) is None
-
-
-def test_macs_factor_of_the_subpixel_form() -> None:
-    assert subpixel_macs_factor(3, 2) == pytest.approx(16 / 9)
-    assert subpixel_macs_factor(2, 2) == 1.0
 
 
 @pytest.mark.parametrize(

@@ -22,10 +22,9 @@ from inspector_app.core.protocol import (
     from_line,
     read_events,
 )
-from trainer.checkpoint import adapt_state_dict, class_mapping, load_checkpoint
+from trainer.checkpoint import adapt_state_dict, class_mapping, load_checkpoint, model_from_checkpoint
 from trainer.cli import main
 from trainer.export import load_checkpoint as export_load_checkpoint
-from trainer.export import model_from_checkpoint
 
 Maker = Callable[..., Path]
 FAST = ["--epochs", "2", "--threads", "1", "--no-export", "--log-every", "1"]

@@ -174,3 +174,19 @@ def test_threads_follow_the_load_of_other_processes() -> None:
     # torchrun: cores shared between the processes
     assert threads_for_load(16, 0.0, own_threads=0, processes=4) == 4
     assert threads_for_load(2, None, own_threads=1) == 2
+
+
+def test_bundled_configurations_by_name(tmp_path: Path) -> None:
+    from trainer.config import bundled_configs, find_config_file
+
+    bundled = bundled_configs()
+    assert {"aluminum_zhong", "magnetic_tile_anet"} <= set(bundled)
+    by_name = find_config_file("aluminum_zhong")
+    assert by_name == find_config_file("aluminum_zhong.yaml") == bundled["aluminum_zhong"]
+    config = resolve({"data": str(tmp_path), "run_dir": str(tmp_path / "r")}, "magnetic_tile_anet")
+    assert config.model == "anet"
+    own = tmp_path / "aluminum_zhong.yaml"  # an existing file wins over the bundled name
+    own.write_text("epochs: 3\n")
+    assert resolve({"data": str(tmp_path), "run_dir": str(tmp_path / "r")}, own).epochs == 3
+    with pytest.raises(ConfigError, match=r"bundled configurations: .*aluminum_zhong"):
+        resolve({"data": str(tmp_path), "run_dir": str(tmp_path / "r")}, "no_such_config")

@@ -5,6 +5,7 @@ Entry point: :func:`prepare_data` (data folder -> validated :class:`PreparedData
 """
 
 from trainer.data.augment import Augmenter, AugmentParams
+from trainer.data.dataloaders import Loaders, build_loaders
 from trainer.data.dataset import (
     SegmentationDataset,
     ShardSampler,
@@ -13,8 +14,7 @@ from trainer.data.dataset import (
     collate,
     sample_weights,
 )
-from trainer.data.loaders import Loaders, build_loaders
-from trainer.data.loading import BadSample, LoadedSample, channel_stats
+from trainer.data.decode import BadSample, LoadedSample, channel_stats
 from trainer.data.prepare import PreparedData, describe_table, prepare_data
 from trainer.data.samples import DataError, Sample, find_class_table, find_samples
 from trainer.data.split import Split, load_split, save_split, stratified_split

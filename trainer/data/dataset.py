@@ -28,7 +28,7 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler, Sampler
 
 from trainer.data.augment import Augmenter
-from trainer.data.loading import LoadedSample
+from trainer.data.decode import LoadedSample
 
 Item = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from inspector_app.core.classes import ClassTable, ClassTableError
 from inspector_app.core.images import ImageReadError, read_image
 from trainer.config import TrainConfig
-from trainer.data.loading import (
+from trainer.data.decode import (
     BadSample,
     LoadedSample,
     LoadOptions,

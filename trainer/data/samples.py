@@ -46,11 +46,6 @@ class Sample:
     annotation: Path | None = None
     mask: Path | None = None
 
-    @property
-    def label_file(self) -> Path:
-        """The file the targets come from (named in error messages)."""
-        return self.annotation or self.mask or self.image
-
 
 def shorten(items: Iterable[object], limit: int = 8) -> str:
     """``a, b, c ... (+12 more)`` for error messages that name files."""

@@ -1,6 +1,6 @@
 """Chen et al.'s A-Net: an ENet-like asymmetric encoder-decoder for surface-defect segmentation.
 
-Structure as released by the authors (/work/shared/DESIGN.md). The release leaves a few details
+Structure as released by the authors (docs/design.md, "Chen et al., A-Net"). The release leaves a few details
 that the text does not pin down; the ones used here are the only combination (out of 2^12
 candidates we enumerated: bias on each conv family, per-channel vs single PReLU, full vs
 depthwise 5x1/1x5, BN+PReLU after the concat conv) that gives the released 389,768 parameters

@@ -38,7 +38,6 @@ the runtime's conv and shuffle kernels (see 3).
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Collection
 
 import torch
@@ -304,8 +303,3 @@ def optimize_for_inference(
     traced.delete_all_unused_submodules()
     return traced.eval()
 
-
-def subpixel_macs_factor(kernel: int, stride: int) -> float:
-    """MACs of the sub-pixel form relative to the transposed conv (per-input-pixel count)."""
-    taps = math.ceil(kernel / stride)
-    return stride * stride * taps * taps / (kernel * kernel)

@@ -24,9 +24,6 @@ class SegmentationModel(nn.Module):
     architecture (config keys equal constructor arguments).
     """
 
-    #: registry name, set by :func:`register_model`
-    registry_name: str = ""
-
     def __init__(self) -> None:
         super().__init__()
         self._init_args: dict[str, Any] = {}
@@ -70,7 +67,6 @@ def register_model(
     def decorate(cls: type[SegmentationModel]) -> type[SegmentationModel]:
         if name in _REGISTRY:
             raise ValueError(f"model name {name!r} registered twice")
-        cls.registry_name = name
         _REGISTRY[name] = ModelSpec(name, cls, description, paper_input_size, default_num_classes)
         return cls
 

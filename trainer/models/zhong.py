@@ -1,7 +1,7 @@
 """Zhong et al.'s lightweight network for tiny aluminium-surface defects, and its BaseLine.
 
-Structure as released by the authors (docs: /work/shared/DESIGN.md, "Facts about the seed
-networks"): five light encoder stages (3->6->12->24->48->96, each halving H and W), four
+Structure as released by the authors (docs/design.md, "The networks from the two
+papers"): five light encoder stages (3->6->12->24->48->96, each halving H and W), four
 transposed-conv decoders, attention on the skips e4, e3, e2 and a final transposed conv on
 ``cat[e1, d4]``. All convolutions carry a bias. 114,001 parameters at 5 classes.
 
