@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 # Runs predict, then prints the process's peak address space (VmPeak, kB) on stderr.
 _RUNNER = (
     "import sys; from inspector_app.__main__ import main; rc = main(sys.argv[1:]); "
-    "print([l for l in open('/proc/self/status') if l.startswith('VmPeak')][0], file=sys.stderr); sys.exit(rc)"
+    "print([l for l in open('/proc/self/status') if l.startswith('VmPeak')][0], file=sys.stderr); "
+    "sys.exit(rc)"
 )
 SIDE = 6000  # 36 Mpx: the 20000x20000 figure is in benchmarks/app_large_image.py (docs/benchmarks.md)
 
@@ -42,7 +43,8 @@ def _run(args: list[str], cap: int | None = None) -> tuple[subprocess.CompletedP
 def test_large_image_predicts_within_a_memory_cap(tmp_path: Path) -> None:
     # A model exported at 64x64: its four logit planes are brought back to 6000x6000, which took
     # 2 x 4 planes x 4 bytes per pixel before post-processing went strip by strip.
-    model = segmentation_model([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], [0.5, 0, 0, 0], fixed_size=(64, 64))
+    weights = [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    model = segmentation_model(weights, [0.5, 0, 0, 0], fixed_size=(64, 64))
     path = save_model(model, tmp_path / "fixed.onnx", make_card(RGB_TABLE, 3, model_id="fixed"))
     small, large = tmp_path / "small", tmp_path / "large"
     small.mkdir()
