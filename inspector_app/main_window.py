@@ -214,6 +214,7 @@ class MainWindow(NavigationMixin, PredictionsMixin, AnnotationsMixin, ReviewMixi
         self.session.dirty_changed.connect(self._on_dirty_changed)
         self.session.shapes_changed.connect(self._on_shapes_changed)
         self.session.labels_added.connect(self._on_labels_added)
+        self.session.save_noticed.connect(self._on_session_save_noticed)
         self.session.class_table_changed.connect(self._on_class_table_changed)
 
     # ============================================================ project

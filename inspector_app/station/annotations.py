@@ -143,6 +143,9 @@ class AnnotationsMixin(StationBase):
         self.setWindowModified(dirty)
         self.status.set_save_state("unsaved edits" if dirty else "")
 
+    def _on_session_save_noticed(self, text: str) -> None:
+        self.notice.show_message(text, "warning")
+
     def _on_labels_added(self, labels: list[str]) -> None:
         if not labels:
             return
