@@ -62,19 +62,26 @@ def predict_in_tiles(
 ) -> np.ndarray:
     """uint8 mask of ``image`` predicted tile by tile; ``predict(window) -> mask`` of the window.
 
-    Tiles are ``tile`` x ``tile`` pixels (the last ones smaller), each predicted with up to
-    ``overlap`` pixels of context around it.
+    Tiles are ``tile`` x ``tile`` pixels (the last ones smaller), each predicted inside a window
+    of ``tile + 2 * overlap`` pixels a side (at least ``overlap`` pixels of context on every side
+    that has a neighbour; windows at the borders are shifted inwards).
     """
     if tile < 1 or overlap < 0:
         raise ValueError(f"tile must be >= 1 and overlap >= 0, got {tile} and {overlap}")
     height, width = image.shape[:2]
     mask = np.zeros((height, width), dtype=np.uint8)
+    # Every window has the same size (shifted inwards at the borders rather than cut): one tensor
+    # shape for the whole image, so onnxruntime's memory arena is reused instead of growing by a
+    # new set of buffers for each edge-tile shape (measured: 35 -> 6 bytes per image pixel).
+    side_y, side_x = min(height, tile + 2 * overlap), min(width, tile + 2 * overlap)
     for y0 in range(0, height, tile):
         y1 = min(height, y0 + tile)
-        wy0, wy1 = max(0, y0 - overlap), min(height, y1 + overlap)
+        wy0 = min(max(0, y0 - overlap), height - side_y)
+        wy1 = wy0 + side_y
         for x0 in range(0, width, tile):
             x1 = min(width, x0 + tile)
-            wx0, wx1 = max(0, x0 - overlap), min(width, x1 + overlap)
+            wx0 = min(max(0, x0 - overlap), width - side_x)
+            wx1 = wx0 + side_x
             window = predict(image[wy0:wy1, wx0:wx1])
             mask[y0:y1, x0:x1] = window[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0]
     return mask

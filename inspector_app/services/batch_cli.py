@@ -172,5 +172,7 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
         print(f"predict: error: {report.csv_error}", file=err)
     print(summary_line(report), file=err)
     if report.failures:
-        print(f"predict: failed inputs: {', '.join(name for name, _ in report.failures)}", file=err)
+        names = [name for name, _ in report.failures]
+        more = f" and {len(names) - 20} more" if len(names) > 20 else ""
+        print(f"predict: failed inputs: {', '.join(names[:20])}{more}", file=err)
     return int(report.exit_code())
