@@ -72,7 +72,8 @@ def predict_in_tiles(
     mask = np.zeros((height, width), dtype=np.uint8)
     # Every window has the same size (shifted inwards at the borders rather than cut): one tensor
     # shape for the whole image, so onnxruntime's memory arena is reused instead of growing by a
-    # new set of buffers for each edge-tile shape (measured: 35 -> 6 bytes per image pixel).
+    # new set of buffers for each edge-tile shape (6000x6000 image, 2048 px tiles: peak growth
+    # 1.19 -> 0.66 GB, of which about 0.5 GB is the fixed cost of one window's tensors).
     side_y, side_x = min(height, tile + 2 * overlap), min(width, tile + 2 * overlap)
     for y0 in range(0, height, tile):
         y1 = min(height, y0 + tile)
