@@ -390,18 +390,18 @@ def run_batch(
             )
             write(outs["labelme"], dump_document(document, str(outs["labelme"])).encode("utf-8"))
 
-    def read(name: str) -> np.ndarray:
-        path = input_dir / name
-        height, width = image_size(path)
+    def need(name: str) -> int:
+        """Estimated peak bytes of one image, from its header; _TooLarge over the limit."""
+        height, width = image_size(input_dir / name)
         tile = options.tile if card.input_size is None else None
-        need = estimate_bytes(card, height, width, tile=tile)
-        if need > options.memory_limit:
+        estimate = estimate_bytes(card, height, width, tile=tile)
+        if estimate > options.memory_limit:
             hint = "" if tile else "; predict it in tiles with --tile 2048, or"
             raise _TooLarge(
-                f"{width}x{height} px: predicting it needs about {need / 2**30:.1f} GiB, over the "
+                f"{width}x{height} px: predicting it needs about {estimate / 2**30:.1f} GiB, over the "
                 f"{options.memory_limit / 2**30:.1f} GiB limit{hint} raise --memory-limit"
             )
-        return read_image(path)
+        return estimate
 
     def predict(image: np.ndarray) -> tuple[np.ndarray, float]:
         if options.tile and card.input_size is None and max(image.shape[:2]) > options.tile:
@@ -417,22 +417,36 @@ def run_batch(
         ThreadPoolExecutor(io_threads, thread_name_prefix="batch-read") as readers,
         ThreadPoolExecutor(io_threads, thread_name_prefix="batch-write") as writers,
     ):
-        # Huge images are read one at a time: read-ahead would hold several of them at once.
-        read_ahead = 2 * io_threads + 2 if not options.tile else 1
-        reads: deque[tuple[str, Future[np.ndarray]]] = deque()
-        writes: deque[tuple[str, Future[None]]] = deque()
-        pending = iter(plan.todo)
+        # Read-ahead and pending writes hold decoded images: besides the count, their estimated
+        # bytes together stay within the memory limit (huge images go one at a time).
+        read_ahead = 2 * io_threads + 2
+        reads: deque[tuple[str, Future[np.ndarray], int]] = deque()
+        writes: deque[tuple[str, Future[None], int]] = deque()
+        pending = deque(plan.todo)
+        held = [0]  # bytes of the image being predicted
+        needs: dict[str, int] = {}  # estimates of images held back by the budget
+
+        def in_flight() -> int:
+            return held[0] + sum(n for _, _, n in reads) + sum(n for _, _, n in writes)
 
         def fill() -> None:
-            while len(reads) < read_ahead:
-                name = next(pending, None)
-                if name is None:
+            while len(reads) < read_ahead and pending:
+                name = pending[0]
+                try:
+                    estimate = needs[name] if name in needs else needs.setdefault(name, need(name))
+                except (ImageReadError, _TooLarge) as exc:
+                    failed: Future[np.ndarray] = Future()
+                    failed.set_exception(exc)
+                    reads.append((pending.popleft(), failed, 0))
+                    continue
+                busy = bool(reads or writes or held[0])
+                if busy and in_flight() + estimate > options.memory_limit:
                     return
-                reads.append((name, readers.submit(read, name)))
+                reads.append((pending.popleft(), readers.submit(read_image, input_dir / name), estimate))
 
         def drain(limit: int) -> None:
-            while len(writes) > limit:
-                name, fut = writes.popleft()
+            while writes and (len(writes) > limit or in_flight() > options.memory_limit):
+                name, fut, _ = writes.popleft()
                 try:
                     fut.result()
                 except (OSError, AnnotationError, ValueError) as exc:
@@ -440,35 +454,49 @@ def run_batch(
                     fail(name, f"cannot write its outputs: {_why(exc)}")
 
         fill()
-        while reads:
+        while reads or pending:
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
-                for _name, fut in reads:
+                for _name, fut, _n in reads:
                     fut.cancel()
                 break
-            name, future = reads.popleft()
+            if not reads:  # the memory budget held the next image back: finish the writes first
+                drain(0)
+                fill()
+                continue
+            name, future, estimate = reads.popleft()
+            held[0] = estimate
             fill()
             try:
                 image = future.result()
             except ImageReadError as exc:
+                held[0] = 0
                 report.unreadable.append((name, exc.problem))
                 fail(name, f"unreadable image: {exc.problem}", "unreadable")
                 notify(name)
                 continue
             except _TooLarge as exc:
+                held[0] = 0
                 fail(name, f"too large: {exc}", "too large")
+                notify(name)
+                continue
+            except Exception as exc:  # e.g. MemoryError decoding: named, the batch goes on
+                held[0] = 0
+                fail(name, f"cannot read: {type(exc).__name__}: {exc}")
                 notify(name)
                 continue
             try:
                 mask, elapsed_ms = predict(image)
             except Exception as exc:  # a model failing on one image must not stop the batch
+                held[0] = 0
                 fail(name, f"prediction failed: {exc}")
                 notify(name)
                 continue
             stats = tuple((int(a), int(r)) for a, r in region_stats(mask, num_classes)) if options.csv else ()
             rows[name] = _Row(name, "predicted", int(mask.shape[0]), int(mask.shape[1]), elapsed_ms, stats)
             report.processed += 1
-            writes.append((name, writers.submit(write_outputs, name, image, mask)))
+            writes.append((name, writers.submit(write_outputs, name, image, mask), estimate))
+            held[0] = 0
             del image, mask
             drain(read_ahead)
             notify(name)

@@ -86,3 +86,20 @@ def test_an_image_over_the_memory_limit_is_refused_naming_size_and_tiling(tmp_pa
     expected = np.zeros((600, 800), np.uint8)
     expected[:, 400:] = 3
     np.testing.assert_array_equal(mask, expected)  # a 1x1 network: tiles join exactly
+
+
+def test_a_memory_limit_that_fits_one_image_at_a_time_still_does_them_all(tmp_path: Path) -> None:
+    from inspector_app.core.tiling import estimate_bytes
+    from inspector_app.services.batch import BatchOptions, run_batch
+    from tests.app.test_station_support import make_image, make_model
+
+    folder = tmp_path / "in"
+    for i in range(5):
+        make_image(folder / f"{i}.png", shift=i)
+    model = make_model(tmp_path / "m.onnx")
+    one = estimate_bytes(make_card(RGB_TABLE, 3), 48, 64)
+    limit = one + one // 2
+    options = BatchOptions(model, folder, tmp_path / "out", masks=True, overlays=True, memory_limit=limit)
+    report = run_batch(options)  # no read-ahead past the budget: one image in flight at a time
+    assert (report.processed, report.failures) == (5, [])
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [f"{i}.png" for i in range(5)]
