@@ -1,7 +1,8 @@
 """Headless batch prediction: ``defect-inspector predict --model M --input DIR --output DIR ...``.
 
 Never imports Qt (it runs on machines without a display). The GUI runs the same
-:func:`run_batch` in a QThread (:mod:`inspector_app.jobs.batch_job`); the command line is
+:func:`run_batch` in a QThread (:mod:`inspector_app.jobs.batch_job`); the CSV is
+:mod:`inspector_app.services.batch_csv`, the command line
 :mod:`inspector_app.services.batch_cli`.
 
 Pipeline: a small thread pool decodes images ahead of the model (bounded read-ahead), the calling
@@ -50,8 +51,6 @@ no image found, or every input failed.
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 import time
 from collections import deque
@@ -67,11 +66,12 @@ import numpy as np
 
 from inspector_app.core.annotations import AnnotationError, document_for_image, dump_document
 from inspector_app.core.classes import ClassTable
-from inspector_app.core.fileio import atomic_write_bytes, atomic_write_text
+from inspector_app.core.fileio import atomic_write_bytes
 from inspector_app.core.images import ImageReadError, image_size, read_image, to_display_rgb8
 from inspector_app.core.predictor import PredictorLike
 from inspector_app.core.regions import region_stats
 from inspector_app.core.tiling import estimate_bytes, predict_in_tiles
+from inspector_app.services.batch_csv import Row, csv_header, skipped_row, write_csv
 from inspector_app.services.batch_marks import mark_jpeg, mark_png
 from inspector_app.services.batch_plan import OVERLAY_DIR, BatchPlan, outputs_for, plan_batch
 from inspector_app.services.file_entries import PREDICTION_KEY
@@ -263,17 +263,6 @@ def _why(exc: BaseException) -> str:
 # --- the run ------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Row:
-    name: str
-    status: str
-    height: int = 0
-    width: int = 0
-    elapsed_ms: float = 0.0
-    stats: tuple[tuple[int, int], ...] = ()
-    error: str = ""
-
-
 def _load_predictor(options: BatchOptions) -> PredictorLike:
     from inspector_app.core.predictor import Predictor
 
@@ -331,11 +320,11 @@ def run_batch(
         raise BatchError(f"{input_dir}: cannot list ({_why(exc)})") from exc
 
     report = BatchReport(total=len(plan.names) + len(plan.folder_failures), model_id=model_id)
-    rows: dict[str, _Row] = {}
+    rows: dict[str, Row] = {}
 
     def fail(name: str, reason: str, status: str = "failed") -> None:
         report.failures.append((name, reason))
-        rows[name] = _Row(name, status, error=reason)
+        rows[name] = Row(name, status, error=reason)
         if on_problem is not None:
             on_problem(name, reason)
 
@@ -345,7 +334,7 @@ def run_batch(
         fail(name, reason, "refused")
     for name in plan.skipped:
         mask_file = outputs_for(options, name).get("mask")
-        rows[name] = _skipped_row(name, mask_file, num_classes) if options.csv else _Row(name, "skipped")
+        rows[name] = skipped_row(name, mask_file, num_classes) if options.csv else Row(name, "skipped")
         report.skipped += 1
     report.redone = list(plan.redone)
     if on_problem is not None:
@@ -493,7 +482,7 @@ def run_batch(
                 notify(name)
                 continue
             stats = tuple((int(a), int(r)) for a, r in region_stats(mask, num_classes)) if options.csv else ()
-            rows[name] = _Row(name, "predicted", int(mask.shape[0]), int(mask.shape[1]), elapsed_ms, stats)
+            rows[name] = Row(name, "predicted", int(mask.shape[0]), int(mask.shape[1]), elapsed_ms, stats)
             report.processed += 1
             writes.append((name, writers.submit(write_outputs, name, image, mask), estimate))
             held[0] = 0
@@ -504,66 +493,9 @@ def run_batch(
     if options.csv:
         order = [folder for folder, _ in plan.folder_failures] + plan.names
         try:
-            _write_csv(options.csv, [rows[n] for n in order if n in rows], table, model_id)
+            write_csv(options.csv, [rows[n] for n in order if n in rows], table, model_id)
         except OSError as exc:
             report.csv_error = f"cannot write the CSV {options.csv}: {_why(exc)}"
     report.elapsed_s = time.perf_counter() - start
     notify("")
     return report
-
-
-def _skipped_row(name: str, mask_path: Path | None, num_classes: int) -> _Row:
-    """A CSV row for an image done earlier by this model: statistics from its mask file."""
-    if mask_path is None:
-        return _Row(name, "skipped")
-    try:
-        mask = read_image(mask_path)
-    except ImageReadError as exc:
-        return _Row(name, "skipped", error=f"mask {mask_path}: {exc.problem}")
-    if mask.ndim != 2 or mask.dtype != np.uint8 or int(mask.max(initial=0)) >= num_classes:
-        problem = "not a class-index mask of this model (use --force to redo it)"
-        return _Row(name, "skipped", error=f"mask {mask_path}: {problem}")
-    stats = tuple((int(a), int(r)) for a, r in region_stats(mask, num_classes))
-    return _Row(name, "skipped", int(mask.shape[0]), int(mask.shape[1]), 0.0, stats)
-
-
-def csv_header(table: ClassTable) -> list[str]:
-    """Column names of the per-image CSV.
-
-    ``defect_px``/``defect_pct`` sum every defect class; a table with one defect class (a
-    one-logit model) has only that class's columns, which would say the same thing twice.
-    """
-    header = ["image", "status", "height", "width", "model_id", "elapsed_ms"]
-    if _has_total(table):
-        header += ["defect_px", "defect_pct"]
-    for info in table.classes[1:]:
-        header += [f"{info.label}_px", f"{info.label}_pct", f"{info.label}_regions"]
-    return [*header, "error"]
-
-
-def _has_total(table: ClassTable) -> bool:
-    return int(table.num_classes) > 2
-
-
-def _write_csv(path: Path, rows: list[_Row], table: ClassTable, model_id: str) -> None:
-    """The summary, atomically and fsynced (one file per run: the cost does not matter)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = io.StringIO(newline="")
-    writer = csv.writer(fh)
-    writer.writerow(csv_header(table))
-    total = _has_total(table)
-    for row in rows:
-        pixels = row.height * row.width
-        line: list[Any] = [row.name, row.status, row.height or "", row.width or ""]
-        line.append(model_id if row.status in ("predicted", "skipped") else "")
-        line.append(f"{row.elapsed_ms:.2f}" if row.status == "predicted" else "")
-        if row.stats:
-            if total:
-                defect = sum(a for a, _r in row.stats[1:])
-                line += [defect, f"{100.0 * defect / pixels:.4f}" if pixels else ""]
-            for area, regions in row.stats[1:]:
-                line += [area, f"{100.0 * area / pixels:.4f}" if pixels else "", regions]
-        else:
-            line += [""] * ((2 if total else 0) + 3 * (int(table.num_classes) - 1))
-        writer.writerow([*line, row.error])
-    atomic_write_text(path, fh.getvalue())
