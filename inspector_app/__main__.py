@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the station or the ``predict`` subcommand; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "predict":
-        from inspector_app.services.batch import main as predict_main
+        from inspector_app.services.batch_cli import main as predict_main
 
         return predict_main(args[1:])
     options = build_parser().parse_args(args)

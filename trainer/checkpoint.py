@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,15 +53,30 @@ def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike[str]) ->
     return path
 
 
+def _load_problem(exc: BaseException) -> str:
+    """torch.load's error in a few words, without its advice to load with ``weights_only=False``
+    (running a damaged or foreign pickle's code is never the fix)."""
+    text = str(exc)
+    if "weights_only" in text or "Weights only" in text:
+        return "it holds data a checkpoint never holds"
+    first = text.split(". ")[0].strip().rstrip(".")
+    return first[:200] or type(exc).__name__
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a trainer checkpoint on the CPU; CheckpointError for anything that is not one."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's pickle-protocol warnings on foreign files
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError, EOFError... for foreign or torn files
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: the file is damaged or not a checkpoint written by "
+            f"defect-train ({_load_problem(exc)}); use another checkpoint or start a new run"
+        ) from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path} is not a trainer checkpoint (not a dict)")
     missing = [k for k in REQUIRED_KEYS if k not in data]
@@ -142,6 +158,19 @@ def adapt_state_dict(
     return result, grown
 
 
+def refuse_used_run_folder(config: TrainConfig, run_dir: Path) -> None:
+    """ConfigError when a fresh run (no ``--resume``) is pointed at a folder that holds a run.
+
+    Called before the run's events are attached, so that a refused run leaves the finished
+    run's events.jsonl and train.log as they were.
+    """
+    if not config.resume and ((run_dir / LAST).exists() or (run_dir / BEST).exists()):
+        raise ConfigError(
+            f"run folder {run_dir} already holds a run (last.pt/best.pt): pass --resume to "
+            f"continue it, or choose another --run-dir"
+        )
+
+
 def load_sources(
     config: TrainConfig, run_dir: Path
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, Path | None, str | None]:
@@ -156,11 +185,7 @@ def load_sources(
     parent_id: str | None = None
     if config.resume:
         resumed = load_checkpoint(run_dir / LAST)
-    elif (run_dir / LAST).exists() or (run_dir / BEST).exists():
-        raise ConfigError(
-            f"run folder {run_dir} already holds a run (last.pt/best.pt): pass --resume to "
-            f"continue it, or choose another --run-dir"
-        )
+    refuse_used_run_folder(config, run_dir)
     if config.init and resumed is None:
         path = resolve_init(config.init)
         parent = load_checkpoint(path)

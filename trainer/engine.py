@@ -41,7 +41,15 @@ from torch.utils.data import DataLoader
 from inspector_app.core.classes import BACKGROUND_LABEL, ClassTable
 from inspector_app.core.protocol import Checkpoint, ExitCode, Finished, Metrics, Progress, Started
 from trainer import distributed as dist
-from trainer.checkpoint import BEST, LAST, CheckpointError, build_model, load_sources, save_checkpoint
+from trainer.checkpoint import (
+    BEST,
+    LAST,
+    CheckpointError,
+    build_model,
+    load_sources,
+    refuse_used_run_folder,
+    save_checkpoint,
+)
 from trainer.config import ConfigError, TrainConfig, portable_config, portable_path, save_yaml, to_dict
 from trainer.data import (
     DataError,
@@ -553,6 +561,7 @@ def run_training(config: TrainConfig, *, events: EventSink | None = None) -> int
                 run_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ConfigError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from None
+            refuse_used_run_folder(config, run_dir)  # before attaching: the old run's files stay as they are
             (run_dir / STOP_FILE).unlink(missing_ok=True)  # a stale request from an earlier run
             events.attach(run_dir)
         setup_logging(run_dir if main else None, rank=dist.rank(), world=dist.world_size())

@@ -78,6 +78,7 @@ class AnnotationController(QObject):
         self.session.shapes_changed.connect(self._on_session_shapes_changed)
         self.session.labels_added.connect(self._on_session_labels_added)
         self.session.class_table_changed.connect(self._on_session_class_table_changed)
+        self.session.save_noticed.connect(self._on_session_save_noticed)
 
     # --- state -------------------------------------------------------------------------------
     @property
@@ -272,6 +273,10 @@ class AnnotationController(QObject):
         name = self.held_name()
         if name is not None and self.session.is_dirty:
             self.shape_counts_changed.emit(name, Counter(shape.label for shape in self.session.state.shapes))
+
+    def _on_session_save_noticed(self, text: str) -> None:
+        # What a save corrected or kept (image size fields, embedded imageData) is said, not silent.
+        self.notice_posted.emit(text, "warning")
 
     def _on_session_dirty_changed(self, dirty: bool) -> None:
         name = self.held_name()

@@ -441,23 +441,28 @@ def save_document(
     document: Document,
     path: str | os.PathLike[str],
     *,
-    embed_image: bool = False,
+    embed_image: bool | None = None,
     overwrite_unreadable: bool = False,
-) -> None:
-    """Validate and atomically write ``document`` as LabelMe JSON to ``path``.
+    image_size: tuple[int, int] | None = None,
+) -> tuple[str, ...]:
+    """Validate and atomically write ``document`` as LabelMe JSON to ``path``; returns notices.
 
-    ``imageData`` is written null unless ``embed_image`` (then: base64 of the image file's bytes,
-    falling back to ``document.image_data`` when the file is missing). An absolute ``image_path``
-    is written relative to the JSON's folder. If ``path`` exists but does not load
+    ``imageData``: ``None`` (default) keeps what the document has — a file that embedded its image
+    keeps it, one without stays without; ``True`` embeds the image file's bytes (base64; falls back
+    to ``document.image_data`` when the file is missing); ``False`` drops it (the user's choice).
+    ``image_size`` (height, width), the image's real size: a document declaring another
+    ``imageHeight``/``imageWidth`` is written with the real one, and a notice says so. An absolute
+    ``image_path`` is written relative to the JSON's folder. If ``path`` exists but does not load
     (:func:`load_document` fails), the save is refused unless ``overwrite_unreadable`` is true:
     a file we cannot read is never destroyed silently. Raises :class:`AnnotationError`.
     """
     source = os.fspath(path)
     target = Path(path)
+    notices: list[str] = []
     image_path = document.image_path.replace("\\", "/")
     if os.path.isabs(image_path):
         image_path = _relative_posix(image_path, target.parent)
-    image_data: str | None = None
+    image_data = document.image_data if embed_image is None else None
     if embed_image:
         image_file = target.parent / image_path
         try:
@@ -466,12 +471,20 @@ def save_document(
             if document.image_data is None:
                 raise _fail(source, "imageData", f"cannot embed {image_file} ({e.strerror or e})") from e
             image_data = document.image_data
+    height, width = document.image_height, document.image_width
+    if image_size is not None and (height, width) != (int(image_size[0]), int(image_size[1])):
+        if height is not None or width is not None:
+            notices.append(
+                f"{source}: imageHeight/imageWidth said {height}x{width} but the image is "
+                f"{int(image_size[0])}x{int(image_size[1])}; corrected"
+            )
+        height, width = int(image_size[0]), int(image_size[1])
     text = dump_document(
         Document(
             image_path=image_path,
             shapes=document.shapes,
-            image_height=document.image_height,
-            image_width=document.image_width,
+            image_height=height,
+            image_width=width,
             version=document.version,
             flags=document.flags,
             image_data=image_data,
@@ -491,6 +504,7 @@ def save_document(
         atomic_write_bytes(target, text.encode("utf-8"))
     except OSError as e:
         raise AnnotationError(f"{source}: cannot write ({e.strerror or e})") from e
+    return tuple(notices)
 
 
 def document_for_image(

@@ -15,7 +15,10 @@ Pre-processing (image as read by :func:`inspector_app.core.images.read_image`):
 Post-processing: logits are cropped back to the image (or resized back for fixed-size models and
 for graphs whose output resolution differs from their input), then argmax for multi-logit
 outputs, or ``sigmoid(logit) > threshold`` (computed as ``logit > log(t / (1 - t))``) for a single
-logit. Optional probabilities: softmax, or ``[1 - p, p]`` for one logit, float32 CxHxW.
+logit. Without probabilities this runs strip by strip (:mod:`inspector_app.core.logits`): the mask
+plus a few strip buffers, about 1 byte per image pixel, however large the image. Optional
+probabilities: softmax, or ``[1 - p, p]`` for one logit, float32 CxHxW (whole planes: for display
+of one frame, not for huge images).
 
 Thread-safety: a :class:`Predictor` keeps scratch buffers, so use one Predictor per worker thread
 (one inference worker thread owns the session).
@@ -35,9 +38,18 @@ import cv2
 import numpy as np
 
 from inspector_app.core.classes import ClassTable
+from inspector_app.core.logits import mask_from_logits
 from inspector_app.core.modelcard import ModelCard, ModelError, card_from_metadata, open_session_error
 
-__all__ = ["ModelError", "Prediction", "Predictor", "default_providers", "postprocess", "preprocess"]
+__all__ = [
+    "ModelError",
+    "Prediction",
+    "Predictor",
+    "PredictorLike",
+    "default_providers",
+    "postprocess",
+    "preprocess",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -188,22 +200,38 @@ def postprocess(
     Public so that the trainer evaluates checkpoints with exactly the app's post-processing.
     """
     h, w = int(image_size[0]), int(image_size[1])
-    logits = _restore_size(output[0] if output.ndim == 4 else output, card, (h, w), input_size)
-    if logits.dtype != np.float32:
-        logits = logits.astype(np.float32)
+    raw = output[0] if output.ndim == 4 else output
+    if raw.dtype != np.float32:
+        raw = raw.astype(np.float32)
+    cut: float | None = None
     if card.output == "sigmoid":
         t = card.threshold if threshold is None else threshold
         if not 0.0 < t < 1.0:
             raise ValueError(f"threshold must be between 0 and 1, got {t}")
         # sigmoid(x) > t  <=>  x > log(t / (1 - t)): no exp on the per-frame path.
-        mask = np.ascontiguousarray((logits[0] > np.float32(math.log(t / (1.0 - t)))).view(np.uint8))
-        probs = None
-        if probabilities:
-            p = 0.5 * (1.0 + np.tanh(0.5 * logits[0]))  # sigmoid without exp overflow
-            probs = np.stack([1.0 - p, p]).astype(np.float32, copy=False)
-        return mask, probs
+        cut = math.log(t / (1.0 - t))
+    if not probabilities:
+        # Strip by strip (core.logits): about 1 byte per image pixel besides the graph's output.
+        target = _restore_target(raw, card, (h, w), input_size)
+        return mask_from_logits(raw, (h, w), target=target, cut=cut), None
+    logits = _restore_size(raw, card, (h, w), input_size)
+    if cut is not None:
+        mask = np.ascontiguousarray((logits[0] > np.float32(cut)).view(np.uint8))
+        p = 0.5 * (1.0 + np.tanh(0.5 * logits[0]))  # sigmoid without exp overflow
+        return mask, np.stack([1.0 - p, p]).astype(np.float32, copy=False)
     mask, best = _argmax(logits)
-    return mask, (_softmax(logits, best) if probabilities else None)
+    return mask, _softmax(logits, best)
+
+
+def _restore_target(
+    logits: np.ndarray, card: ModelCard, image_size: tuple[int, int], input_size: tuple[int, ...]
+) -> tuple[int, int] | None:
+    """The size the logits are resized to before cropping (as :func:`_restore_size`), None = crop only."""
+    if card.input_size is None:
+        if logits.shape[1:] != tuple(input_size):
+            return int(input_size[0]), int(input_size[1])
+        return None
+    return None if logits.shape[1:] == tuple(image_size) else image_size
 
 
 class Predictor:

@@ -6,11 +6,14 @@
 * A JSON that changed on disk since it was read (another annotator, labelme) is not overwritten
   unless the caller says so.
 * Any failure raises :class:`SaveError` naming the file and the reason; edits stay in memory.
+* A save writes the image's real size over a wrong ``imageHeight``/``imageWidth`` (with a notice)
+  and keeps an embedded ``imageData`` (dropping it would lose the image of a file that travels
+  without it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtGui import QUndoStack
@@ -71,10 +74,12 @@ def read_document(image_path: Path, json_path: Path, size: tuple[int, int]) -> t
     return document_for_image(image_path, json_path, (), size[0], size[1]), None
 
 
-def write_document(im: ImageState, overwrite_changed: bool) -> None:
+def write_document(im: ImageState, overwrite_changed: bool) -> tuple[str, ...]:
     """Save ``im.document`` atomically to ``im.json_path`` under the rules of the module docstring.
 
-    On success the file's new mtime is recorded, the unreadable mark cleared and the stack made clean.
+    The image's real size replaces a wrong ``imageHeight``/``imageWidth`` and an embedded
+    ``imageData`` is kept; returns the notices for the user (the corrected size). On success the
+    file's new mtime is recorded, the unreadable mark cleared and the stack made clean.
     """
     path = im.json_path
     exists = path.exists()
@@ -88,9 +93,12 @@ def write_document(im: ImageState, overwrite_changed: bool) -> None:
         # Written by someone else since we read it (or created since we found none).
         raise SaveError(path, "the file changed on disk since it was opened")
     try:
-        save_document(im.document, path)
+        notices = save_document(im.document, path, image_size=im.size)
     except (AnnotationError, OSError) as exc:
         raise SaveError(path, getattr(exc, "strerror", None) or str(exc)) from exc
+    if (im.document.image_height, im.document.image_width) != im.size:
+        im.document = replace(im.document, image_height=im.size[0], image_width=im.size[1])
     im.unreadable = None
     im.mtime = file_mtime(path)
     im.stack.setClean()
+    return notices

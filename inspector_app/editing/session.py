@@ -56,6 +56,8 @@ class AnnotationSession(QObject, ShapeEdits):
     dirty_changed = Signal(bool)
     class_table_changed = Signal()
     labels_added = Signal(list)
+    #: A save succeeded with something the user should read (e.g. a corrected image size).
+    save_noticed = Signal(str)
 
     def __init__(self, class_table: ClassTable | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -224,7 +226,7 @@ class AnnotationSession(QObject, ShapeEdits):
         state = EditState(document.shapes, ids)
         return ImageState(ipath, jpath, size, document, state, stack, unreadable, file_mtime(jpath))
 
-    def save(self, *, overwrite_changed: bool = False) -> None:
+    def save(self, *, overwrite_changed: bool = False) -> tuple[str, ...]:
         """Write the open document atomically to its JSON; raise :class:`SaveError` on failure.
 
         Refused when the file was unreadable at open time and still exists, and when the file
@@ -233,18 +235,24 @@ class AnnotationSession(QObject, ShapeEdits):
         im = self._cur
         if im is None:
             raise SaveError(None, "no image is open")
-        self._save(im, overwrite_changed)
+        return self._save(im, overwrite_changed)
 
-    def save_image(self, image_path: str | os.PathLike[str], *, overwrite_changed: bool = False) -> None:
+    def save_image(
+        self, image_path: str | os.PathLike[str], *, overwrite_changed: bool = False
+    ) -> tuple[str, ...]:
         """Save a visited image's edits (e.g. the ones listed by :meth:`dirty_images`)."""
         im = self._images.get(Path(image_path))
         if im is None:
             raise SaveError(None, f"{image_path} was not opened in this session")
-        self._save(im, overwrite_changed)
+        return self._save(im, overwrite_changed)
 
-    def _save(self, im: ImageState, overwrite_changed: bool) -> None:
-        write_document(im, overwrite_changed)
+    def _save(self, im: ImageState, overwrite_changed: bool) -> tuple[str, ...]:
+        """Write ``im``; returns (and emits ``save_noticed`` for) what the user should be told."""
+        notices = write_document(im, overwrite_changed)
         self._emit_dirty()
+        for text in notices:
+            self.save_noticed.emit(text)
+        return notices
 
     # ---------------------------------------------------------------------------- state plumbing
     def _new_ids(self, n: int) -> list[int]:

@@ -1,7 +1,9 @@
 """Headless batch prediction: ``defect-inspector predict --model M --input DIR --output DIR ...``.
 
 Never imports Qt (it runs on machines without a display). The GUI runs the same
-:func:`run_batch` in a QThread (:mod:`inspector_app.jobs.batch_job`).
+:func:`run_batch` in a QThread (:mod:`inspector_app.jobs.batch_job`); the CSV is
+:mod:`inspector_app.services.batch_csv`, the command line
+:mod:`inspector_app.services.batch_cli`.
 
 Pipeline: a small thread pool decodes images ahead of the model (bounded read-ahead), the calling
 thread runs the model (onnxruntime releases the GIL), and a second pool encodes and writes the
@@ -14,7 +16,16 @@ Outputs, mirroring the input's relative paths under ``--output``:
   ``defect_inspector: {"source": "prediction", "model_id": ..., "created": ...}``), imagePath
   relative to the JSON pointing at the input image;
 * ``--overlays``: ``overlays/<stem>.jpg``, the image with the mask colour-blended;
-* ``--csv FILE``: one row per image: status, size, areas (px and %) and region counts per class.
+* ``--csv FILE``: one row per input: status, size, areas (px and %) and region counts per class.
+
+Every output carries the marker of the model that wrote it (:mod:`~inspector_app.services.batch_marks`).
+The rules (:mod:`~inspector_app.services.batch_plan`): an output that exists without our marker (a
+hand-made LabelMe file, an input image, anyone's own mask) is never overwritten — the image is
+refused and named; ``--force`` replaces such masks and overlays, never a LabelMe file. An image
+whose outputs all carry this model's id is "already done" (skipped unless ``--force``); outputs
+of another model are redone. Images sharing a stem in one folder (``a.jpg``, ``a.png``) are
+refused, naming both. When ``--output`` is the input folder or inside it, files carrying our
+marker and the ``overlays`` folder there are never listed as inputs.
 
 Writing: every output goes to a uniquely named temp file in its own folder and is
 ``os.replace``-d over its name, so a run that is killed or crashes never leaves a partial file
@@ -28,40 +39,69 @@ loss the newest ones may be empty files, and the skip check treats an empty outp
 ``BatchOptions.durable`` fsyncs every file (``core.fileio.atomic_write_bytes``); the summary CSV,
 one file per run, always is (``atomic_write_text``).
 
-An image whose requested outputs all exist (and are not empty) is skipped unless ``--force``.
-Unreadable images are named on stderr and skipped; the exit code is 0 when every readable image
-was processed, 2 for bad arguments or an unusable model, 3 when cancelled, 1 when some image
-failed.
+Memory: an image is checked from its header before it is decoded; one whose prediction would need
+more than ``memory_limit`` (:func:`inspector_app.core.tiling.estimate_bytes`) is refused with its
+size and the ``--tile`` option named, or predicted in tiles when ``tile`` is set.
+
+Exit codes (:class:`BatchExit`): 0 every input done (predicted or already done by this model);
+1 some inputs failed — unreadable images or folders, refused or failed outputs, a CSV that could
+not be written — each named; 2 bad arguments or an unusable model; 3 cancelled; 4 nothing done:
+no image found, or every input failed.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
-import io
-import os
-import stat
-import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import IntEnum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import cv2
 import numpy as np
 
 from inspector_app.core.annotations import AnnotationError, document_for_image, dump_document
-from inspector_app.core.fileio import atomic_write_bytes, atomic_write_text
-from inspector_app.core.images import ImageReadError, read_image, to_display_rgb8
+from inspector_app.core.classes import ClassTable
+from inspector_app.core.fileio import atomic_write_bytes
+from inspector_app.core.images import ImageReadError, image_size, read_image, to_display_rgb8
+from inspector_app.core.predictor import PredictorLike
 from inspector_app.core.regions import region_stats
-from inspector_app.services.file_entries import PREDICTION_KEY, iter_listing
+from inspector_app.core.tiling import estimate_bytes, predict_in_tiles
+from inspector_app.services.batch_csv import Row, csv_header, skipped_row, write_csv
+from inspector_app.services.batch_marks import mark_jpeg, mark_png
+from inspector_app.services.batch_plan import OVERLAY_DIR, BatchPlan, outputs_for, plan_batch
+from inspector_app.services.file_entries import PREDICTION_KEY
 
-OVERLAY_DIR = "overlays"
+__all__ = [
+    "OVERLAY_DIR",
+    "BatchError",
+    "BatchExit",
+    "BatchOptions",
+    "BatchProgress",
+    "BatchReport",
+    "csv_header",
+    "outputs_for",
+    "overlay_rgb",
+    "run_batch",
+]
+
 OVERLAY_ALPHA = 0.5
+#: Default peak memory allowed for one image's prediction (bytes).
+DEFAULT_MEMORY_LIMIT = 4 << 30
+
+
+class BatchExit(IntEnum):
+    """Exit codes of ``defect-inspector predict`` (see the module docstring)."""
+
+    OK = 0
+    SOME_FAILED = 1
+    BAD_ARGUMENTS = 2
+    CANCELLED = 3
+    NOTHING_DONE = 4
 
 
 @dataclass
@@ -85,6 +125,12 @@ class BatchOptions:
     tolerance: float = 1.0
     #: fsync every output file (see the module docstring: safe against power loss, much slower).
     durable: bool = False
+    #: Class table for a model without a card (``--classes classes.yaml``).
+    classes: Path | None = None
+    #: Peak memory allowed for one image (bytes); larger images are refused unless ``tile``.
+    memory_limit: int = DEFAULT_MEMORY_LIMIT
+    #: Predict images larger than this many pixels a side in tiles (models of any input size).
+    tile: int | None = None
 
     def __post_init__(self) -> None:
         if not (self.masks or self.labelme or self.overlays or self.csv):
@@ -93,13 +139,13 @@ class BatchOptions:
 
 @dataclass
 class BatchProgress:
-    """Progress after each image."""
+    """Progress after each input."""
 
-    done: int  # processed + skipped + unreadable + failed
+    done: int  # processed + skipped + failed
     total: int
     processed: int
     skipped: int
-    failed: int  # unreadable + failed
+    failed: int  # every input that failed, unreadable ones included (as in the report)
     elapsed_s: float
     current: str = ""
 
@@ -116,10 +162,15 @@ class BatchReport:
     total: int = 0
     processed: int = 0
     skipped: int = 0
-    #: Images that could not be decoded (named and skipped; not an error of the run).
-    unreadable: list[tuple[str, str]] = field(default_factory=list)
-    #: Images whose prediction or output writing failed.
+    #: Every input that was not done, with the reason: unreadable images and folders, refused
+    #: outputs, failed predictions or writes.
     failures: list[tuple[str, str]] = field(default_factory=list)
+    #: The images among ``failures`` that could not be decoded.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    #: Images redone because their outputs were written by another model.
+    redone: list[str] = field(default_factory=list)
+    #: Why the CSV could not be written (empty when it was, or when none was asked for).
+    csv_error: str = ""
     elapsed_s: float = 0.0
     cancelled: bool = False
     model_id: str = ""
@@ -131,34 +182,29 @@ class BatchReport:
 
     @property
     def done(self) -> int:
-        """Images dealt with: processed, skipped, unreadable or failed."""
-        return self.processed + self.skipped + len(self.unreadable) + len(self.failures)
+        """Inputs dealt with: processed, skipped or failed."""
+        return self.processed + self.skipped + len(self.failures)
 
     def exit_code(self) -> int:
-        """3 cancelled, 1 a prediction or a write failed, else 0 (unreadable images are skipped)."""
+        """A :class:`BatchExit` value (see the module docstring)."""
         if self.cancelled:
-            return 3
-        return 1 if self.failures else 0
+            return BatchExit.CANCELLED
+        if self.processed + self.skipped == 0:
+            return BatchExit.NOTHING_DONE
+        if self.failures or self.csv_error:
+            return BatchExit.SOME_FAILED
+        return BatchExit.OK
 
 
 class BatchError(RuntimeError):
     """The batch cannot start (bad folder, unusable model); the message says why."""
 
 
+class _TooLarge(ValueError):
+    """An image whose prediction would exceed the memory limit (refused before decoding)."""
+
+
 # --- output helpers ---------------------------------------------------------------------------
-
-
-def outputs_for(options: BatchOptions, name: str) -> dict[str, Path]:
-    """The per-image output files requested for input image ``name`` (relative POSIX)."""
-    stem = os.path.splitext(name)[0]
-    out: dict[str, Path] = {}
-    if options.masks:
-        out["mask"] = options.output_dir / f"{stem}.png"
-    if options.labelme:
-        out["labelme"] = options.output_dir / f"{stem}.json"
-    if options.overlays:
-        out["overlay"] = options.output_dir / OVERLAY_DIR / f"{stem}.jpg"
-    return out
 
 
 class _Writer:
@@ -170,15 +216,6 @@ class _Writer:
     def __call__(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, data, durable=self.durable)
-
-
-def _done(path: Path) -> bool:
-    """An output of an earlier run: present and not empty (see the module docstring)."""
-    try:
-        info = path.stat()
-    except OSError:
-        return False
-    return stat.S_ISREG(info.st_mode) and info.st_size > 0
 
 
 def _encode(ext: str, image: np.ndarray, params: Sequence[int] = ()) -> bytes:
@@ -216,23 +253,32 @@ def prediction_marker(model_id: str) -> dict[str, Any]:
     }
 
 
+def _why(exc: BaseException) -> str:
+    """An OS error as 'reason (path)' without Python's '[Errno n]' prefix."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    return str(exc) or type(exc).__name__
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Row:
-    name: str
-    status: str
-    height: int = 0
-    width: int = 0
-    elapsed_ms: float = 0.0
-    stats: tuple[tuple[int, int], ...] = ()
-    error: str = ""
+def _load_predictor(options: BatchOptions) -> PredictorLike:
+    from inspector_app.core.predictor import Predictor
 
-
-def list_inputs(input_dir: Path, max_depth: int = 2) -> list[str]:
-    """Image names under ``input_dir`` (relative POSIX, natural order per folder)."""
-    return [n for chunk, _jsons in iter_listing(input_dir, max_depth=max_depth) for n in chunk]
+    table = None
+    if options.classes is not None:
+        try:
+            table = ClassTable.load(options.classes)
+        except (OSError, ValueError) as exc:
+            raise BatchError(f"--classes {options.classes}: {_why(exc)}") from exc
+    try:
+        return Predictor(options.model, threads=options.threads, class_table=table)
+    except Exception as exc:  # any model problem is a usage error here (exit code 2)
+        message = str(exc) or type(exc).__name__
+        if table is None and "pass a class table" in message:
+            message += " (--classes classes.yaml)"
+        raise BatchError(message) from exc
 
 
 def run_batch(
@@ -240,14 +286,16 @@ def run_batch(
     *,
     progress: Callable[[BatchProgress], None] | None = None,
     cancel: threading.Event | None = None,
-    predictor: Any = None,
+    predictor: PredictorLike | None = None,
     on_problem: Callable[[str, str], None] | None = None,
 ) -> BatchReport:
     """Predict every image under ``options.input_dir``; see the module docstring.
 
-    ``progress`` is called after each image, ``on_problem(name, reason)`` for each image that is
-    unreadable or fails. ``predictor`` lets a caller pass an already loaded core ``Predictor``. Raises
-    :class:`BatchError` when the input folder cannot be listed or the model cannot be loaded.
+    ``progress`` is called after each input, ``on_problem(name, reason)`` for each input that
+    fails (and each image redone because another model wrote its outputs). ``predictor`` lets a
+    caller pass an already loaded core ``Predictor``. Raises :class:`BatchError` when the input
+    folder cannot be listed, the output folder cannot be made or the model cannot be loaded.
+    The CSV is written whatever happened (a failure to write it is ``report.csv_error``).
     """
     from inspector_app.core.polygons import mask_to_shapes
 
@@ -255,37 +303,43 @@ def run_batch(
     input_dir = options.input_dir
     if not input_dir.is_dir():
         raise BatchError(f"{input_dir}: not a folder")
-    try:
-        names = list_inputs(input_dir, options.max_depth)
-    except OSError as exc:
-        raise BatchError(f"{input_dir}: cannot list ({exc.strerror or exc})") from exc
     if predictor is None:
-        from inspector_app.core.predictor import Predictor
-
-        try:
-            predictor = Predictor(options.model, threads=options.threads)
-        except Exception as exc:  # any model problem is a usage error here (exit code 2)
-            raise BatchError(str(exc) or type(exc).__name__) from exc
-    table = predictor.card.class_table
+        predictor = _load_predictor(options)
+    card = predictor.card
+    table = card.class_table
     num_classes = int(table.num_classes)
     palette = np.asarray(table.palette(), dtype=np.uint8)
     model_id = str(predictor.model_id)
     try:
         options.output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BatchError(f"{options.output_dir}: cannot create ({exc.strerror or exc})") from exc
+        raise BatchError(f"{options.output_dir}: cannot create ({_why(exc)})") from exc
+    try:
+        plan: BatchPlan = plan_batch(options, model_id)
+    except OSError as exc:
+        raise BatchError(f"{input_dir}: cannot list ({_why(exc)})") from exc
 
-    report = BatchReport(total=len(names), model_id=model_id)
-    rows: dict[str, _Row] = {}
-    todo: list[str] = []
-    for name in names:
-        outs = outputs_for(options, name)
-        if not options.force and outs and all(_done(p) for p in outs.values()):
-            mask_file = outs.get("mask")
-            rows[name] = _skipped_row(name, mask_file, num_classes) if options.csv else _Row(name, "skipped")
-            report.skipped += 1
-        else:
-            todo.append(name)
+    report = BatchReport(total=len(plan.names) + len(plan.folder_failures), model_id=model_id)
+    rows: dict[str, Row] = {}
+
+    def fail(name: str, reason: str, status: str = "failed") -> None:
+        report.failures.append((name, reason))
+        rows[name] = Row(name, status, error=reason)
+        if on_problem is not None:
+            on_problem(name, reason)
+
+    for folder, reason in plan.folder_failures:
+        fail(folder, reason, "unreadable")
+    for name, reason in plan.refused.items():
+        fail(name, reason, "refused")
+    for name in plan.skipped:
+        mask_file = outputs_for(options, name).get("mask")
+        rows[name] = skipped_row(name, mask_file, num_classes) if options.csv else Row(name, "skipped")
+        report.skipped += 1
+    report.redone = list(plan.redone)
+    if on_problem is not None:
+        for name in plan.redone:
+            on_problem(name, "its outputs were written by another model: redone with " + model_id)
 
     def notify(current: str) -> None:
         if progress is not None:
@@ -295,7 +349,7 @@ def run_batch(
                     report.total,
                     report.processed,
                     report.skipped,
-                    len(report.failures) + len(report.unreadable),
+                    len(report.failures),
                     time.perf_counter() - start,
                     current,
                 )
@@ -306,11 +360,13 @@ def run_batch(
     def write_outputs(name: str, image: np.ndarray, mask: np.ndarray) -> None:
         outs = outputs_for(options, name)
         if "mask" in outs:
-            write(outs["mask"], _encode(".png", mask, (cv2.IMWRITE_PNG_COMPRESSION, 1)))
+            data = _encode(".png", mask, (cv2.IMWRITE_PNG_COMPRESSION, 1))
+            write(outs["mask"], mark_png(data, model_id))
         if "overlay" in outs:
             rgb = overlay_rgb(image, mask, palette)
             bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-            write(outs["overlay"], _encode(".jpg", bgr, (cv2.IMWRITE_JPEG_QUALITY, 90)))
+            data = _encode(".jpg", bgr, (cv2.IMWRITE_JPEG_QUALITY, 90))
+            write(outs["overlay"], mark_jpeg(data, model_id))
         if "labelme" in outs:
             shapes = mask_to_shapes(mask, table, tolerance=options.tolerance)
             document = document_for_image(
@@ -323,211 +379,123 @@ def run_batch(
             )
             write(outs["labelme"], dump_document(document, str(outs["labelme"])).encode("utf-8"))
 
+    def need(name: str) -> int:
+        """Estimated peak bytes of one image, from its header; _TooLarge over the limit."""
+        height, width = image_size(input_dir / name)
+        tile = options.tile if card.input_size is None else None
+        estimate = estimate_bytes(card, height, width, tile=tile)
+        if estimate > options.memory_limit:
+            hint = "" if tile else "; predict it in tiles with --tile 2048, or"
+            raise _TooLarge(
+                f"{width}x{height} px: predicting it needs about {estimate / 2**30:.1f} GiB, over the "
+                f"{options.memory_limit / 2**30:.1f} GiB limit{hint} raise --memory-limit"
+            )
+        return estimate
+
+    def predict(image: np.ndarray) -> tuple[np.ndarray, float]:
+        if options.tile and card.input_size is None and max(image.shape[:2]) > options.tile:
+            t0 = time.perf_counter()
+            mask = predict_in_tiles(lambda w: predictor.predict(w).mask, image, options.tile)
+            return mask, (time.perf_counter() - t0) * 1000.0
+        prediction = predictor.predict(image)
+        return prediction.mask, float(prediction.elapsed_ms)
+
     notify("")
     io_threads = max(1, options.io_threads)
     with (
         ThreadPoolExecutor(io_threads, thread_name_prefix="batch-read") as readers,
         ThreadPoolExecutor(io_threads, thread_name_prefix="batch-write") as writers,
     ):
+        # Read-ahead and pending writes hold decoded images: besides the count, their estimated
+        # bytes together stay within the memory limit (huge images go one at a time).
         read_ahead = 2 * io_threads + 2
-        reads: deque[tuple[str, Future[np.ndarray]]] = deque()
-        writes: deque[tuple[str, Future[None]]] = deque()
-        pending = iter(todo)
+        reads: deque[tuple[str, Future[np.ndarray], int]] = deque()
+        writes: deque[tuple[str, Future[None], int]] = deque()
+        pending = deque(plan.todo)
+        held = [0]  # bytes of the image being predicted
+        needs: dict[str, int] = {}  # estimates of images held back by the budget
+
+        def in_flight() -> int:
+            return held[0] + sum(n for _, _, n in reads) + sum(n for _, _, n in writes)
 
         def fill() -> None:
-            while len(reads) < read_ahead:
-                name = next(pending, None)
-                if name is None:
+            while len(reads) < read_ahead and pending:
+                name = pending[0]
+                try:
+                    estimate = needs[name] if name in needs else needs.setdefault(name, need(name))
+                except (ImageReadError, _TooLarge) as exc:
+                    failed: Future[np.ndarray] = Future()
+                    failed.set_exception(exc)
+                    reads.append((pending.popleft(), failed, 0))
+                    continue
+                busy = bool(reads or writes or held[0])
+                if busy and in_flight() + estimate > options.memory_limit:
                     return
-                reads.append((name, readers.submit(read_image, input_dir / name)))
+                reads.append((pending.popleft(), readers.submit(read_image, input_dir / name), estimate))
 
         def drain(limit: int) -> None:
-            while len(writes) > limit:
-                name, fut = writes.popleft()
+            while writes and (len(writes) > limit or in_flight() > options.memory_limit):
+                name, fut, _ = writes.popleft()
                 try:
                     fut.result()
                 except (OSError, AnnotationError, ValueError) as exc:
-                    rows[name].status, rows[name].error = "failed", f"cannot write: {exc}"
                     report.processed -= 1
-                    report.failures.append((name, rows[name].error))
-                    if on_problem is not None:
-                        on_problem(name, rows[name].error)
+                    fail(name, f"cannot write its outputs: {_why(exc)}")
 
         fill()
-        while reads:
+        while reads or pending:
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
-                for _name, fut in reads:
+                for _name, fut, _n in reads:
                     fut.cancel()
                 break
-            name, future = reads.popleft()
+            if not reads:  # the memory budget held the next image back: finish the writes first
+                drain(0)
+                fill()
+                continue
+            name, future, estimate = reads.popleft()
+            held[0] = estimate
             fill()
             try:
                 image = future.result()
             except ImageReadError as exc:
+                held[0] = 0
                 report.unreadable.append((name, exc.problem))
-                rows[name] = _Row(name, "unreadable", error=exc.problem)
-                if on_problem is not None:
-                    on_problem(name, f"unreadable image: {exc.problem}")
+                fail(name, f"unreadable image: {exc.problem}", "unreadable")
+                notify(name)
+                continue
+            except _TooLarge as exc:
+                held[0] = 0
+                fail(name, f"too large: {exc}", "too large")
+                notify(name)
+                continue
+            except Exception as exc:  # e.g. MemoryError decoding: named, the batch goes on
+                held[0] = 0
+                fail(name, f"cannot read: {type(exc).__name__}: {exc}")
                 notify(name)
                 continue
             try:
-                prediction = predictor.predict(image)
+                mask, elapsed_ms = predict(image)
             except Exception as exc:  # a model failing on one image must not stop the batch
-                reason = f"prediction failed: {exc}"
-                report.failures.append((name, reason))
-                rows[name] = _Row(name, "failed", error=reason)
-                if on_problem is not None:
-                    on_problem(name, reason)
+                held[0] = 0
+                fail(name, f"prediction failed: {exc}")
                 notify(name)
                 continue
-            mask = prediction.mask
             stats = tuple((int(a), int(r)) for a, r in region_stats(mask, num_classes)) if options.csv else ()
-            rows[name] = _Row(
-                name, "predicted", int(mask.shape[0]), int(mask.shape[1]), float(prediction.elapsed_ms), stats
-            )
+            rows[name] = Row(name, "predicted", int(mask.shape[0]), int(mask.shape[1]), elapsed_ms, stats)
             report.processed += 1
-            writes.append((name, writers.submit(write_outputs, name, image, mask)))
+            writes.append((name, writers.submit(write_outputs, name, image, mask), estimate))
+            held[0] = 0
+            del image, mask
             drain(read_ahead)
             notify(name)
         drain(0)
     if options.csv:
-        _write_csv(options.csv, [rows[n] for n in names if n in rows], table, model_id)
+        order = [folder for folder, _ in plan.folder_failures] + plan.names
+        try:
+            write_csv(options.csv, [rows[n] for n in order if n in rows], table, model_id)
+        except OSError as exc:
+            report.csv_error = f"cannot write the CSV {options.csv}: {_why(exc)}"
     report.elapsed_s = time.perf_counter() - start
     notify("")
     return report
-
-
-def _skipped_row(name: str, mask_path: Path | None, num_classes: int) -> _Row:
-    """A CSV row for an image done earlier: statistics from its mask file when there is one."""
-    if mask_path is None:
-        return _Row(name, "skipped")
-    try:
-        mask = read_image(mask_path)
-    except ImageReadError as exc:
-        return _Row(name, "skipped", error=f"mask {mask_path}: {exc.problem}")
-    if mask.ndim != 2 or mask.dtype != np.uint8 or int(mask.max(initial=0)) >= num_classes:
-        problem = "not a class-index mask of this model (use --force to redo it)"
-        return _Row(name, "skipped", error=f"mask {mask_path}: {problem}")
-    stats = tuple((int(a), int(r)) for a, r in region_stats(mask, num_classes))
-    return _Row(name, "skipped", int(mask.shape[0]), int(mask.shape[1]), 0.0, stats)
-
-
-def csv_header(table: Any) -> list[str]:
-    """Column names of the per-image CSV."""
-    header = ["image", "status", "height", "width", "model_id", "elapsed_ms", "defect_px", "defect_pct"]
-    for info in table.classes[1:]:
-        header += [f"{info.label}_px", f"{info.label}_pct", f"{info.label}_regions"]
-    return [*header, "error"]
-
-
-def _write_csv(path: Path, rows: list[_Row], table: Any, model_id: str) -> None:
-    """The summary, atomically and fsynced (one file per run: the cost does not matter)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = io.StringIO(newline="")
-    writer = csv.writer(fh)
-    writer.writerow(csv_header(table))
-    for row in rows:
-        pixels = row.height * row.width
-        line: list[Any] = [row.name, row.status, row.height or "", row.width or "", model_id]
-        line.append(f"{row.elapsed_ms:.2f}" if row.status == "predicted" else "")
-        if row.stats:
-            defect = sum(a for a, _r in row.stats[1:])
-            line += [defect, f"{100.0 * defect / pixels:.4f}" if pixels else ""]
-            for area, regions in row.stats[1:]:
-                line += [area, f"{100.0 * area / pixels:.4f}" if pixels else "", regions]
-        else:
-            line += [""] * (2 + 3 * (int(table.num_classes) - 1))
-        writer.writerow([*line, row.error])
-    atomic_write_text(path, fh.getvalue())
-
-
-# --- command line -------------------------------------------------------------------------------
-
-
-def build_parser(prog: str = "defect-inspector predict") -> argparse.ArgumentParser:
-    """Arguments of the ``predict`` subcommand."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Predict defect masks for every image of a folder (headless, no display needed).",
-    )
-    parser.add_argument("--model", required=True, type=Path, help="ONNX model with its model card")
-    parser.add_argument("--input", required=True, type=Path, help="folder of images (subfolders too)")
-    parser.add_argument("--output", required=True, type=Path, help="folder for the results")
-    parser.add_argument("--masks", action="store_true", help="write <stem>.png class-index masks (default)")
-    parser.add_argument("--labelme", action="store_true", help="write <stem>.json LabelMe predictions")
-    parser.add_argument("--overlays", action="store_true", help=f"write {OVERLAY_DIR}/<stem>.jpg overlays")
-    parser.add_argument("--csv", type=Path, metavar="FILE", help="write a per-image summary CSV")
-    parser.add_argument("--force", action="store_true", help="redo images whose outputs already exist")
-    parser.add_argument("--threads", type=int, default=None, help="inference threads (default: auto)")
-    parser.add_argument("--io-threads", type=int, default=2, help="decode/encode threads (default 2)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    return parser
-
-
-class _StderrProgress:
-    """Progress lines on stderr at most every half second (and at the end)."""
-
-    def __init__(self, stream: TextIO, quiet: bool) -> None:
-        self.stream = stream
-        self.quiet = quiet
-        self.last = 0.0
-        self.finished = False
-
-    def __call__(self, p: BatchProgress) -> None:
-        now = time.monotonic()
-        end = p.done == p.total
-        if self.quiet or not p.total or (end and self.finished):
-            return
-        if now - self.last >= 0.5 or end:
-            self.last = now
-            self.finished = end
-            print(
-                f"predict: {p.done}/{p.total}  {p.images_per_s:.1f} img/s  "
-                f"skipped {p.skipped}  failed {p.failed}",
-                file=self.stream,
-                flush=True,
-            )
-
-
-def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> int:
-    """Run ``predict`` from the command line; returns the exit code."""
-    err = stream or sys.stderr
-    args = build_parser().parse_args(argv)
-    options = BatchOptions(
-        model=args.model,
-        input_dir=args.input,
-        output_dir=args.output,
-        masks=args.masks,
-        labelme=args.labelme,
-        overlays=args.overlays,
-        csv=args.csv,
-        force=args.force,
-        threads=args.threads,
-        io_threads=args.io_threads,
-    )
-
-    def on_problem(name: str, reason: str) -> None:
-        print(f"predict: skipped {name}: {reason}", file=err, flush=True)
-
-    try:
-        report = run_batch(options, progress=_StderrProgress(err, args.quiet), on_problem=on_problem)
-    except BatchError as exc:
-        print(f"predict: error: {exc}", file=err)
-        return 2
-    except KeyboardInterrupt:
-        print("predict: cancelled", file=err)
-        return 3
-    print(
-        f"predict: {report.processed} predicted, {report.skipped} already done, "
-        f"{len(report.unreadable)} unreadable, {len(report.failures)} failed; "
-        f"{report.elapsed_s:.1f} s, {report.images_per_s:.1f} img/s (model {report.model_id})",
-        file=err,
-    )
-    return report.exit_code()
-
-
-def iter_rows(csv_path: Path) -> Iterator[dict[str, str]]:
-    """Read back the per-image CSV (for tools and tests)."""
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        yield from csv.DictReader(fh)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -129,12 +129,15 @@ def natural_key(name: str) -> tuple[Any, ...]:
     return tuple(int(part) if part.isdigit() else part.casefold() for part in _DIGITS.split(name))
 
 
-def iter_listing(root: Path, *, max_depth: int = 2) -> Iterator[tuple[list[str], set[str]]]:
+def iter_listing(
+    root: Path, *, max_depth: int = 2, on_error: Callable[[str, OSError], None] | None = None
+) -> Iterator[tuple[list[str], set[str]]]:
     """Yield ``(image names, JSON names)`` per directory, breadth first, names relative POSIX.
 
     Each chunk is naturally sorted. Hidden folders (``.inspector``, ``.git``) are skipped.
-    ``max_depth`` 0 lists only ``root`` itself. Unreadable subfolders are skipped silently; an
-    unreadable root raises ``OSError``.
+    ``max_depth`` 0 lists only ``root`` itself. An unreadable root raises ``OSError``; a subfolder
+    that cannot be listed (or an entry whose kind cannot be told, such as a symlink loop) is
+    skipped and passed to ``on_error(relative name, error)`` when given.
     """
     queue: list[tuple[Path, str, int]] = [(root, "", 0)]
     first = True
@@ -151,7 +154,9 @@ def iter_listing(root: Path, *, max_depth: int = 2) -> Iterator[tuple[list[str],
                         continue
                     try:
                         is_dir = item.is_dir()
-                    except OSError:
+                    except OSError as exc:
+                        if on_error is not None and depth < max_depth:
+                            on_error(prefix + name, exc)
                         continue
                     if is_dir:
                         if depth < max_depth and name not in _SKIP_DIRS:
@@ -160,9 +165,11 @@ def iter_listing(root: Path, *, max_depth: int = 2) -> Iterator[tuple[list[str],
                         jsons.add(prefix + name)
                     elif os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
                         images.append(prefix + name)
-        except OSError:
+        except OSError as exc:
             if first:
                 raise
+            if on_error is not None:
+                on_error(prefix.rstrip("/"), exc)
             continue
         first = False
         images.sort(key=natural_key)

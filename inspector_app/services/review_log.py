@@ -8,6 +8,12 @@ image file changed after it was reviewed.
 The database is opened in WAL mode with ``synchronous=NORMAL``: a verdict key press commits in well
 under a millisecond and survives an application crash (only a power loss can lose the very last
 transaction, never corrupt the file).
+
+Another program holding the database's write lock (an auditor's ``sqlite3`` shell inside a
+transaction, a backup tool) makes a write wait at most ``busy_timeout_s`` (default
+:data:`BUSY_TIMEOUT_S`), then raise :class:`ReviewBusyError`; :class:`PendingVerdicts` keeps such
+verdicts in order and writes them once the lock is gone, so none is lost. Both are plain Python:
+the station calls them from a worker thread, never from the GUI thread.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import io
 import json
 import os
 import sqlite3
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -60,8 +66,16 @@ CSV_COLUMNS = (
 )
 
 
+#: How long a write waits for another program's lock before :class:`ReviewBusyError`.
+BUSY_TIMEOUT_S = 2.0
+
+
 class ReviewError(RuntimeError):
     """The review database cannot be opened or written; the message names the file."""
+
+
+class ReviewBusyError(ReviewError):
+    """Another program holds the database's lock longer than the busy time-out; retry later."""
 
 
 @dataclass(frozen=True)
@@ -122,21 +136,35 @@ def now_iso() -> str:
 
 
 class ReviewLog:
-    """The review database of one project. Use from one thread (the GUI thread)."""
+    """The review database of one project. Use from one thread at a time (the connection may be
+    handed to a worker thread: ``check_same_thread`` is off).
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    ``busy_timeout_s``: how long a statement waits for another program's lock (see the module
+    docstring).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, timeout=busy_timeout_s, check_same_thread=False
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (_SCHEMA_VERSION,)
-            )
+            # Only a new database is written to on open: an existing one opens while another
+            # program holds its write lock (the first verdict then meets the lock instead).
+            known = self._db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('reviews', 'meta')"
+            ).fetchone()[0]
+            if known < 2:
+                self._db.executescript(_SCHEMA)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (_SCHEMA_VERSION,)
+                )
         except (sqlite3.Error, OSError) as exc:
-            raise ReviewError(f"{self.path}: cannot open the review database: {exc}") from exc
+            raise self._error("cannot open the review database", exc) from exc
 
     def close(self) -> None:
         """Close the connection (further calls raise)."""
@@ -171,8 +199,17 @@ class ReviewLog:
                 ),
             )
         except sqlite3.Error as exc:
-            raise ReviewError(f"{self.path}: cannot record the verdict: {exc}") from exc
+            raise self._error(f"cannot record the verdict for {stamped.image}", exc) from exc
         return stamped
+
+    def _error(self, what: str, exc: BaseException) -> ReviewError:
+        text = str(exc)
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            return ReviewBusyError(
+                f"{self.path}: {what}: the database is locked by another program "
+                f"(waited {self.busy_timeout_s:g} s); it is kept and written once the lock is released"
+            )
+        return ReviewError(f"{self.path}: {what}: {text}")
 
     # --- reading ---------------------------------------------------------------------------
     def latest(self) -> dict[str, ReviewRecord]:
@@ -210,6 +247,37 @@ class ReviewLog:
         else:
             records = sorted(self.latest().values(), key=lambda r: r.image)
         return write_csv(records, path)
+
+
+class PendingVerdicts:
+    """Verdicts waiting to be written, in the order given; nothing is dropped on a busy database.
+
+    ``submit`` queues a verdict, ``flush`` writes the queue front to back and stops at the first
+    :class:`ReviewBusyError` (the rest stays queued, order kept). Not thread-safe: one owner.
+    """
+
+    def __init__(self) -> None:
+        self._queue: deque[ReviewRecord] = deque()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def submit(self, record: ReviewRecord) -> ReviewRecord:
+        """Queue ``record`` (its time stamped now when empty: the moment of the verdict)."""
+        if record.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {record.verdict!r}")
+        stamped = record if record.time else _replace_time(record, now_iso())
+        self._queue.append(stamped)
+        return stamped
+
+    def flush(self, log: ReviewLog) -> list[ReviewRecord]:
+        """Write what is queued; returns the records written. Raises :class:`ReviewBusyError`
+        (after writing what it could) while the lock is held, :class:`ReviewError` otherwise."""
+        written: list[ReviewRecord] = []
+        while self._queue:
+            written.append(log.record(self._queue[0]))
+            self._queue.popleft()
+        return written
 
 
 def summarize(records: Iterable[ReviewRecord], total_images: int) -> ReviewSummary:

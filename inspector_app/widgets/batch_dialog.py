@@ -144,8 +144,14 @@ class BatchDialog(QDialog):
             f"{what}: {report.processed:,} predicted, {report.skipped:,} already done, "
             f"{len(report.failures):,} failed in {report.elapsed_s:.1f} s ({report.images_per_s:.1f} img/s)."
         )
+        if report.redone:
+            text += f"\n{len(report.redone):,} redone: their outputs were written by another model."
+        if report.csv_error:
+            text += "\n" + report.csv_error
         if report.failures:
             text += "\n" + "\n".join(f"{name}: {reason}" for name, reason in report.failures[:5])
+            if len(report.failures) > 5:
+                text += f"\n… and {len(report.failures) - 5:,} more"
         self.status.setText(text)
 
     def _on_failed(self, message: str) -> None:

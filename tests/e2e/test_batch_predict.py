@@ -54,9 +54,9 @@ def test_writes_masks_labelme_overlays_csv_and_skips_done(tmp_path: Path, data) 
     summary = tmp_path / "summary.csv"
     run = _predict("--model", model, "--input", images, "--output", out,
                    "--masks", "--labelme", "--overlays", "--csv", summary)  # fmt: skip
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 1, run.stderr  # some input failed: a script must be able to tell
     assert "broken.png" in run.stderr  # bad images are named ...
-    assert "5 predicted" in run.stderr and "1 unreadable" in run.stderr  # ... and skipped
+    assert "5 predicted" in run.stderr and "1 failed (1 unreadable)" in run.stderr  # ... and skipped
     assert "predict: " in run.stderr and "img/s" in run.stderr  # progress on stderr
 
     for name, mask in expected.items():
@@ -85,7 +85,7 @@ def test_writes_masks_labelme_overlays_csv_and_skips_done(tmp_path: Path, data) 
     stamp = (out / "0.png").stat().st_mtime_ns
     again = _predict("--model", model, "--input", images, "--output", out,
                      "--masks", "--labelme", "--overlays", "--csv", summary)  # fmt: skip
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 1, again.stderr  # broken.png still fails
     assert "0 predicted, 5 already done" in again.stderr
     assert (out / "0.png").stat().st_mtime_ns == stamp
     with open(summary, newline="", encoding="utf-8") as fh:
@@ -93,14 +93,15 @@ def test_writes_masks_labelme_overlays_csv_and_skips_done(tmp_path: Path, data) 
     assert rows["0.png"]["status"] == "skipped" and rows["0.png"]["red_px"] == "375"
     assert rows["0.png"]["error"] == ""
 
-    # A done image whose mask file is not this model's class mask is named in the CSV, not silently blank.
+    # A mask file this command did not write is never overwritten: the image is refused and named.
     cv2.imwrite(str(out / "1.png"), np.full((8, 8), 200, np.uint8))
-    _predict("--model", model, "--input", images, "--output", out,
-             "--masks", "--labelme", "--overlays", "--csv", summary)  # fmt: skip
+    refused = _predict("--model", model, "--input", images, "--output", out,
+                       "--masks", "--labelme", "--overlays", "--csv", summary)  # fmt: skip
     with open(summary, newline="", encoding="utf-8") as fh:
         rows = {r["image"]: r for r in csv.DictReader(fh)}
-    assert rows["1.png"]["status"] == "skipped"
-    assert "1.png" in rows["1.png"]["error"] and "not a class-index mask" in rows["1.png"]["error"]
+    assert rows["1.png"]["status"] == "refused"
+    assert "1.png" in rows["1.png"]["error"] and "not written by defect-inspector" in rows["1.png"]["error"]
+    assert refused.returncode == 1 and "1.png" in refused.stderr
 
     # --force redoes them; a new output kind makes only that kind missing -> redone.
     forced = _predict("--model", model, "--input", images, "--output", out, "--masks", "--force")
@@ -122,6 +123,6 @@ def test_bad_arguments_and_bad_model(tmp_path: Path, data) -> None:  # type: ign
 def test_default_output_is_masks(tmp_path: Path, data) -> None:  # type: ignore[no-untyped-def]
     images, model, _ = data
     run = _predict("--model", model, "--input", images, "--output", tmp_path / "o", "--quiet")
-    assert run.returncode == 0
+    assert run.returncode == 1  # broken.png
     assert (tmp_path / "o" / "0.png").is_file() and not (tmp_path / "o" / "0.json").exists()
     assert "predict: 0/" not in run.stderr  # --quiet: no progress lines, only the summary
