@@ -20,7 +20,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from trainer import __version__
 
-SUBCOMMANDS = ("train", "models", "evaluate", "export")
+SUBCOMMANDS = ("train", "models", "evaluate", "export", "devices")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ import contextlib
 import copy
 import dataclasses
 import hashlib
+import logging
 import os
 import re
 import sys
@@ -110,13 +111,32 @@ def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:
 # --- torch -> ONNX -------------------------------------------------------------------------------
 
 
+#: torch's ONNX op registry logs one warning per torchvision op ("torchvision is not installed.
+#: Skipping torchvision::nms" ...) at every export; our networks use no torchvision op.
+_REGISTRY_LOGGER = "torch.onnx._internal.exporter._registration"
+
+
+class _DropTorchvisionNotice(logging.Filter):
+    """Drops exactly the registry's "torchvision is not installed" records; lets the rest through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("torchvision is not installed")
+
+
 @contextlib.contextmanager
 def _quiet_export() -> Iterator[None]:
-    """Keep the exporter's chatter off stdout (stdout carries the trainer's JSON event stream)."""
-    with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        yield
+    """Keep the exporter's chatter off stdout (stdout carries the trainer's JSON event stream),
+    and the torchvision notices off stderr."""
+    notice = _DropTorchvisionNotice()
+    logger = logging.getLogger(_REGISTRY_LOGGER)
+    logger.addFilter(notice)
+    try:
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        logger.removeFilter(notice)
 
 
 def _rename_dims(model: onnx.ModelProto, names: dict[str, str]) -> None:
@@ -299,7 +319,8 @@ def training_summary(checkpoint: dict[str, Any]) -> dict[str, Any]:
         "best_metric": checkpoint.get("best_metric"),
         "config": config,
     }
-    for key in ("num_train", "num_val", "data", "input_size", "binary", "best_epoch"):
+    keys = ("num_train", "num_val", "data", "input_size", "binary", "best_epoch", "normalization", "head")
+    for key in keys:
         if key in checkpoint:
             summary[key] = checkpoint[key]
     return summary
