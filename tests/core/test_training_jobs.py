@@ -116,6 +116,9 @@ def test_preflight_messages(project: Path, tmp_path: Path) -> None:
         split = move(split, name, "val")
     problems = preflight(data, split, TrainerStatus(torch=True, trainer=True))
     assert any(p.code == "class_without_example" and "'dent'" in p.message for p in problems)
+    # a class the base model already has is kept without examples: a warning about forgetting
+    kept = preflight(data, split, TrainerStatus(True, True), parent_classes=["_background_", "dent"])
+    assert [p.severity for p in kept if "'dent'" in p.message] == ["warning"]
     missing = preflight(data, split, TrainerStatus(torch=False, trainer=True))
     text = next(p.message for p in missing if p.code == "torch_missing")
     assert "whl/cpu" in text and "GPU" in text

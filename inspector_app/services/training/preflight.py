@@ -54,9 +54,17 @@ def trainer_status() -> TrainerStatus:
 
 
 def preflight(
-    dataset: ProjectDataset, split: ProjectSplit, status: TrainerStatus | None = None
+    dataset: ProjectDataset,
+    split: ProjectSplit,
+    status: TrainerStatus | None = None,
+    *,
+    parent_classes: Sequence[str] = (),
 ) -> tuple[Problem, ...]:
-    """Everything that would make the job fail or mislead, with messages for people."""
+    """Everything that would make the job fail or mislead, with messages for people.
+
+    ``parent_classes``: the base model's labels when fine-tuning (``--head extend`` keeps them
+    all); one of them without a training example is a warning, not an error.
+    """
     problems: list[Problem] = []
     status = status or trainer_status()
     if not status.torch:
@@ -99,7 +107,16 @@ def preflight(
                 )
             )
         for label, (train, _val) in class_counts(dataset, split).items():
-            if train == 0:
+            if train == 0 and label in parent_classes:
+                problems.append(
+                    Problem(
+                        "warning",
+                        "parent_class_without_example",
+                        f"Class {label!r} of the base model has no example in the training split: the model "
+                        "keeps its output, but fine-tuning without examples may make it forget the class.",
+                    )
+                )
+            elif train == 0:
                 problems.append(
                     Problem(
                         "error",
