@@ -12,7 +12,11 @@ the trainer as a subprocess, then ``defect-train evaluate`` of the bundled model
 and of the candidate (relabelled) on the same held-out test images at native size.
 
     python benchmarks/finetune_new_class.py [--data ../shared/datasets/aluminum] [--images 20]
-        [--heldout 40] [--epochs N] [--lr LR] [--out /tmp/finetune_new_class]
+        [--heldout 40] [--replay N] [--epochs N] [--lr LR] [--out /tmp/finetune_new_class]
+
+``--replay N`` adds N earlier annotated training images that have no abrasion, with their
+original labels (what a project that already holds annotations gives the job anyway), against
+forgetting.
 """
 
 from __future__ import annotations
@@ -101,6 +105,9 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets" / "aluminum")
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--heldout", type=int, default=40)
+    parser.add_argument(
+        "--replay", type=int, default=0, help="also train on N earlier annotated images without ca_shang"
+    )
     parser.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     parser.add_argument("--lr", type=float, default=None, help="override the preset's learning rate")
     parser.add_argument("--out", type=Path, default=Path("/tmp") / "finetune_new_class")
@@ -113,6 +120,13 @@ def main() -> int:
     test = [s for s in stems(args.data / "test.txt")][: args.heldout]
     project = args.out / "project"
     write_folder(args.data, project, train, relabel=True)
+    if args.replay:
+        replay = [s for s in stems(args.data / "train.txt") if not has_label(args.data, s, OLD)][
+            : args.replay
+        ]
+        write_folder(args.data, args.out / "replay", replay, relabel=False)
+        for path in (args.out / "replay").iterdir():
+            shutil.move(str(path), project / path.name)
     write_folder(args.data, args.out / "heldout_original", test, relabel=False)
     write_folder(args.data, args.out / "heldout_relabelled", test, relabel=True)
     shutil.copy2(args.data / "classes.yaml", args.out / "heldout_original" / "classes.yaml")
