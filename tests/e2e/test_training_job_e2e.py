@@ -119,7 +119,9 @@ def test_annotate_train_promote_finetune_rollback(tmp_path: Path) -> None:
 def test_device_probe_through_the_trainer_subprocess() -> None:
     from inspector_app.services.training.preflight import probe_devices
 
-    info = probe_devices(warmup_model="zhong", size=(64, 64), extra_args=["--steps", "1", "--batch-size", "1"])
+    info = probe_devices(
+        warmup_model="zhong", size=(64, 64), extra_args=["--steps", "1", "--batch-size", "1"]
+    )
     assert info.cpu_cores >= 1 and info.seconds_per_image is not None and info.seconds_per_image > 0
     assert info.describe().startswith("CPU") == (not info.gpus)
     estimate = info.estimate_seconds(train_images=20, epochs=10, val_images=6)
