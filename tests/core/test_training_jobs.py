@@ -14,11 +14,13 @@ import cv2
 import numpy as np
 import pytest
 
-from inspector_app.core.annotations import Shape, document_for_image, save_document
+from inspector_app.core.annotations import Shape, document_for_image, load_document, save_document
 from inspector_app.core.classes import ClassTable
+from inspector_app.core.masks import rasterize
 from inspector_app.core.protocol import Finished, Metrics, Started, append_event
+from inspector_app.services.training.compare import compare_models
 from inspector_app.services.training.dataset import scan_project
-from inspector_app.services.training.job import JobSpec, prepare_job, read_job
+from inspector_app.services.training.job import JobSpec, build_command, prepare_job, read_job
 from inspector_app.services.training.preflight import TrainerStatus, preflight, trainer_status
 from inspector_app.services.training.presets import QUICK_FINE_TUNE, command_arguments
 from inspector_app.services.training.registry import ModelRegistry, RegistryError
@@ -167,6 +169,60 @@ def test_job_folder_snapshot_and_command(project: Path) -> None:
     assert meta is not None and meta["parent_model_id"] == "abc" and meta["data"]["new_classes"] == ["dent"]
     with pytest.raises(FileExistsError):
         prepare_job(project, data, split, spec, run_id="20260101-000000-quick")
+
+
+def test_all_gpus_run_through_torchrun(tmp_path: Path) -> None:
+    spec = JobSpec(QUICK_FINE_TUNE, model="zhong", processes=2)
+    command = build_command(spec, tmp_path / "run", tmp_path / "data", python="py")
+    assert command[:7] == ["py", "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m"]
+    assert command[7:9] == ["trainer.cli", "train"]
+    assert build_command(JobSpec(QUICK_FINE_TUNE), tmp_path, tmp_path, python="py")[:3] == [
+        "py",
+        "-m",
+        "trainer.cli",
+    ]
+
+
+class FixedMasks:
+    """A model whose prediction for each image is given (the comparison is what is tested)."""
+
+    def __init__(self, masks: dict[int, np.ndarray]) -> None:
+        self.masks = masks
+
+    def predict(self, image: np.ndarray) -> FixedMasks.Result:
+        return FixedMasks.Result(self.masks[int(image[0, 0, 0])])
+
+    class Result:
+        def __init__(self, mask: np.ndarray) -> None:
+            self.mask = mask
+
+
+def test_compare_models_per_class_and_by_disagreement(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    for i in range(2):  # the first pixel's value tells the image apart
+        image = np.full((32, 32, 3), 100 + i, np.uint8)
+        cv2.imwrite(str(root / f"i{i}.png"), image)
+        json_path = root / f"i{i}.json"
+        shapes = [square("scratch")] if i == 0 else [square("dent")]
+        save_document(
+            document_for_image(root / f"i{i}.png", json_path, shapes, height=32, width=32), json_path
+        )
+    current_table = TABLE  # no dent
+    candidate_table = TABLE.with_labels(["dent"])[0]
+    truth = {
+        100 + i: rasterize(load_document(root / f"i{i}.json"), candidate_table, (32, 32)) for i in range(2)
+    }
+    # the current model finds the scratch only; the candidate also finds the dent
+    current = FixedMasks({100: truth[100], 101: np.zeros((32, 32), np.uint8)})
+    candidate = FixedMasks(truth)
+    result = compare_models(root, ["i0.png", "i1.png"], current, current_table, candidate, candidate_table)
+    assert result.labels == ("_background_", "scratch", "stain", "dent")
+    assert result.iou_current["scratch"] == 1.0 and result.iou_current["dent"] == 0.0
+    assert result.iou_candidate["dent"] == 1.0 and result.iou_candidate["stain"] is None  # absent
+    assert result.miou_candidate == 1.0 and result.miou_current < 1.0
+    assert [r.name for r in result.images] == ["i1.png", "i0.png"]
+    assert result.images[0].disagreement > 0 and result.images[1].disagreement == 0.0
 
 
 def test_command_arguments_follow_the_trainer_options() -> None:

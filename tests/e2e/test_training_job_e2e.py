@@ -107,6 +107,17 @@ def test_annotate_train_promote_finetune_rollback(tmp_path: Path) -> None:
     child = runs[0]
     assert child.status == "ok" and child.epochs_done == 1 and "dent" in child.per_class_iou
     assert child.parent_model_id == base.model_id  # the card's lineage, read back
+    # the candidate beside the current model, on the same validation images, through onnxruntime
+    from inspector_app.core.predictor import Predictor
+    from inspector_app.services.training.compare import compare_models
+
+    current, candidate = Predictor(base.onnx_path), Predictor(job.run_dir / "model.onnx")
+    table_now, table_new = current.card.class_table, candidate.card.class_table
+    comparison = compare_models(project, split.val, current, table_now, candidate, table_new)
+    assert comparison.labels[-1] == "dent" and len(comparison.images) == len(split.val)
+    assert comparison.iou_current["dent"] in (None, 0.0)  # the current model has no dent output
+    disagreement = [r.disagreement for r in comparison.images]
+    assert disagreement == sorted(disagreement, reverse=True)
     promoted = registry.promote(child)
     assert registry.current() == promoted and registry.lineage(promoted.model_id) == (
         promoted.model_id,

@@ -49,6 +49,8 @@ class JobSpec:
     #: The base model's id (its card's ``model_id``), recorded as the parent.
     parent_model_id: str | None = None
     extra_options: Mapping[str, Any] = field(default_factory=dict)
+    #: Training processes: 1, or one per GPU through ``torchrun`` (DDP, see docs/trainer.md).
+    processes: int = 1
 
     def options(self) -> dict[str, Any]:
         """The trainer options of this job (preset, then extra options)."""
@@ -81,16 +83,10 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 def build_command(spec: JobSpec, run_dir: Path, data_dir: Path, python: str | None = None) -> list[str]:
     """The trainer command line of ``spec`` (``python -m trainer.cli train ...``)."""
-    args = [
-        python or sys.executable,
-        "-m",
-        "trainer.cli",
-        "train",
-        "--data",
-        str(data_dir),
-        "--run-dir",
-        str(run_dir),
-    ]
+    launcher = [python or sys.executable]
+    if spec.processes > 1:  # all GPUs: one process each; rank 0 writes the events and files
+        launcher += ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(spec.processes)]
+    args = [*launcher, "-m", "trainer.cli", "train", "--data", str(data_dir), "--run-dir", str(run_dir)]
     if spec.base_checkpoint is not None:
         args += ["--init", str(spec.base_checkpoint)]
     else:
