@@ -55,7 +55,8 @@ def training_summary(checkpoint: dict[str, Any]) -> dict[str, Any]:
         "best_metric": checkpoint.get("best_metric"),
         "config": dict(checkpoint.get("config") or {}),
     }
-    for key in ("num_train", "num_val", "data", "input_size", "binary", "best_epoch"):
+    keys = ("num_train", "num_val", "data", "input_size", "binary", "best_epoch", "normalization", "head")
+    for key in keys:
         if key in checkpoint:
             summary[key] = checkpoint[key]
     return portable_training(summary)

@@ -177,8 +177,8 @@ def load_sources(
     """What a run starts from: (resumed last.pt, fine-tuning parent, its path, the parent's model id).
 
     A fresh run refuses a run folder that already has checkpoints (ConfigError): overwriting a
-    finished run by accident would lose it. The parent's model id is read from the ``model.json``
-    card beside its checkpoint, when there is one.
+    finished run by accident would lose it. The parent's model id is read from its card
+    (:func:`parent_card_path`), when there is one.
     """
     resumed = parent = None
     path: Path | None = None
@@ -189,12 +189,28 @@ def load_sources(
     if config.init and resumed is None:
         path = resolve_init(config.init)
         parent = load_checkpoint(path)
-        card = path.parent / "model.json"
-        if card.is_file():
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                model_id = json.loads(card.read_text(encoding="utf-8")).get("model_id")
-                parent_id = str(model_id) if model_id else None
+        parent_id = parent_model_id(path)
     return resumed, parent, path, parent_id
+
+
+def parent_card_path(checkpoint: Path) -> Path | None:
+    """The model card of a checkpoint: ``<stem>.json`` beside it (the bundled models'
+    ``aluminum_zhong.pt`` + ``aluminum_zhong.json``), else ``model.json`` (a run folder's)."""
+    for card in (checkpoint.with_suffix(".json"), checkpoint.parent / "model.json"):
+        if card.is_file():
+            return card
+    return None
+
+
+def parent_model_id(checkpoint: Path) -> str | None:
+    """The ``model_id`` of the card found by :func:`parent_card_path`, or None."""
+    card = parent_card_path(checkpoint)
+    if card is None:
+        return None
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        model_id = json.loads(card.read_text(encoding="utf-8")).get("model_id")
+        return str(model_id) if model_id else None
+    return None
 
 
 def build_model(
@@ -225,6 +241,10 @@ def build_model(
         return model, full_options, []
     if source["model"] != config.model:
         raise CheckpointError(f"the checkpoint is a {source['model']!r} network, not {config.model!r}")
+    if not resumed and config.head == "replace":
+        state, fresh = transfer_backbone(config.model, options, source["state_dict"], model, outputs)
+        model.load_state_dict(state)
+        return model, full_options, fresh
     old_outputs = int(source["num_classes"])
     if (old_outputs == 1) != (outputs == 1):
         kind = {True: "binary (one logit)", False: "multi-class"}
@@ -246,6 +266,43 @@ def build_model(
     state, grown = adapt_state_dict(source["state_dict"], model.state_dict(), mapping, old_outputs, outputs)
     model.load_state_dict(state)
     return model, full_options, grown
+
+
+def class_dependent(name: str, options: Mapping[str, Any], model: nn.Module, outputs: int) -> set[str]:
+    """Names of the tensors whose shape depends on the number of classes (the classifier head,
+    and e.g. the Zhong net's final BatchNorm), found with a probe network with one more class."""
+    from trainer.models import create_model
+
+    probe = create_model(name, num_classes=outputs + 1, **options).state_dict()
+    return {k for k, v in model.state_dict().items() if probe[k].shape != v.shape}
+
+
+def transfer_backbone(
+    name: str,
+    options: Mapping[str, Any],
+    old_state: Mapping[str, torch.Tensor],
+    model: nn.Module,
+    outputs: int,
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """``head: replace``: the parent's weights for everything but the class-dependent tensors,
+    which keep the new model's fresh initialisation. Returns the state dict and those names."""
+    target = model.state_dict()
+    head = class_dependent(name, options, model, outputs)
+    missing = sorted(set(target) - set(old_state))
+    if missing:
+        raise CheckpointError(f"the parent checkpoint lacks weights {missing[:5]}: is it the same network?")
+    result: dict[str, torch.Tensor] = {}
+    for key, tensor in target.items():
+        if key in head:
+            result[key] = tensor.detach().clone()
+        elif old_state[key].shape != tensor.shape:
+            raise CheckpointError(
+                f"weight {key!r} has shape {tuple(old_state[key].shape)} in the parent but "
+                f"{tuple(tensor.shape)} in the new model: only the classifier may change"
+            )
+        else:
+            result[key] = old_state[key].clone()
+    return result, sorted(head)
 
 
 def _permute_classes(

@@ -22,7 +22,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from inspector_app.core.protocol import ExitCode
 from trainer import __version__
 
-SUBCOMMANDS = ("train", "models", "evaluate", "export")
+SUBCOMMANDS = ("train", "models", "evaluate", "export", "devices")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,13 +27,20 @@ def format_result(result: dict[str, Any]) -> str:
         f"{result['num_images']} image(s), {result['scoring']} scoring",
         f"{'class':<20}{'IoU':>8}{'Acc':>8}{'Dice':>8}{'Prec':>8}{'GT px':>12}",
     ]
+    absent = []
     for label, m in result["per_class"].items():
+        if m.get("absent"):
+            absent.append(label)
         lines.append(
             f"{label:<20}{_pct(m['iou']):>8}{_pct(m['acc']):>8}{_pct(m['dice']):>8}"
-            f"{_pct(m['precision']):>8}{m['gt_pixels']:>12}"
+            f"{_pct(m['precision']):>8}{m['gt_pixels']:>12}" + ("  absent" if m.get("absent") else "")
         )
     s = result["summary"]
     lines.append(f"{'mean':<20}{_pct(s['miou']):>8}{_pct(s['macc']):>8}{_pct(s['mdice']):>8}")
+    if absent:
+        lines.append(f"absent: {', '.join(absent)} have no ground-truth pixel here; left out of the means")
+    if result.get("input_size"):
+        lines.append(f"input size: {result['input_size']}")
     if "binary_iou" in s:
         lines.append(f"binary IoU (defect): {_pct(s['binary_iou']).strip()} %")
     free = result.get("free")

@@ -158,7 +158,10 @@ class TrainConfig:
     input_size: tuple[int, int] | None = field(
         default=None,
         metadata=_meta(
-            "H x W every image is resized to (multiples of 32; default: the data's size)", parse=_size
+            "H x W every image is resized to (multiples of 32; default: the median image size of the "
+            "data rounded to the nearest multiples of 32, e.g. 640x480 images -> 480x640; the log "
+            "says what it resolved to)",
+            parse=_size,
         ),
     )
     crop_size: tuple[int, int] | None = field(
@@ -242,6 +245,17 @@ class TrainConfig:
     init: str | None = field(
         default=None, metadata=_meta("fine-tune from a checkpoint (.pt) or a run folder")
     )
+    head: str = field(
+        default="extend",
+        metadata=_meta(
+            "--init only: extend (keep the parent's classes, add new ones) | replace (transfer all but "
+            "the classifier: the data's class table, parent classes may be dropped)"
+        ),
+    )
+    normalization: str = field(
+        default="inherit",
+        metadata=_meta("--init only: inherit the parent's input mean/std | measure them on this data"),
+    )
     resume: bool = field(default=False, metadata=_meta("continue the run in --run-dir from its last.pt"))
     export: bool = field(default=True, metadata=_meta("export model.onnx + model.json at the end"))
     # --- execution ------------------------------------------------------------------------------
@@ -287,6 +301,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("adam", "adamw", "sgd"),
     "scheduler": ("none", "multistep", "cosine", "onecycle"),
     "loss": ("ce", "focal", "dice", "ce_dice", "dice_bce"),
+    "head": ("extend", "replace"),
+    "normalization": ("inherit", "measure"),
 }
 _FIELDS = {f.name: f for f in fields(TrainConfig)}
 
@@ -430,7 +446,21 @@ def _check_size(name: str, size: tuple[int, int] | None) -> None:
     if size is None:
         return
     if min(size) < 32 or size[0] % 32 or size[1] % 32:
-        raise ConfigError(f"{name} must be multiples of 32 (>= 32), got {size[0]}x{size[1]}")
+        raise ConfigError(
+            f"{name} must be multiples of 32 (>= 32), got {size[0]}x{size[1]}; nearest valid: "
+            + ", ".join(f"{h}x{w}" for h, w in nearest_valid_sizes(size))
+        )
+
+
+def _near(value: int) -> list[int]:
+    low = max(32, value // 32 * 32)
+    return sorted({low, max(32, -(-value // 32) * 32)})
+
+
+def nearest_valid_sizes(size: tuple[int, int]) -> list[tuple[int, int]]:
+    """The multiples-of-32 sizes around ``size`` (rounding each side down and up), nearest first."""
+    options = {(h, w) for h in _near(size[0]) for w in _near(size[1])}
+    return sorted(options, key=lambda hw: (abs(hw[0] - size[0]) + abs(hw[1] - size[1]), hw))
 
 
 def validate(config: TrainConfig) -> None:

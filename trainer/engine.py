@@ -63,7 +63,7 @@ from trainer.data import (
 )
 from trainer.events import EventSink, setup_logging
 from trainer.losses import build_loss, median_frequency_weights
-from trainer.metrics import evaluate, summarize
+from trainer.metrics import absent_classes, evaluate, summarize
 from trainer.runtime import (
     InputTransform,
     Precision,
@@ -146,6 +146,7 @@ class Session:
     total_steps: int
     best_key: str
     labels: tuple[str, ...]
+    first_validated: int = 0
 
 
 class Trainer:
@@ -169,27 +170,44 @@ class Trainer:
         self.mean: list[float] = []
         self.std: list[float] = []
         self.data: PreparedData | None = None
+        self.normalization = "measured"
         self.model_options: dict[str, Any] = {}
 
     # --- setup -------------------------------------------------------------------------------
     def _load_sources(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """(the resumed run's last.pt, the fine-tuning parent checkpoint)."""
         resumed, parent, path, self.parent = load_sources(self.config, self.run_dir)
+        if resumed is not None:  # the lineage of a resumed run is the one it started with
+            self.parent = resumed.get("parent")
+            self.log.info(f"resuming {self.run_dir} after epoch {int(resumed.get('epoch', 0))}")
         if parent is not None:
             self.log.info(f"fine-tuning from {path} ({parent['model']}, epoch {parent.get('epoch')})")
         return resumed, parent
 
     def _build_model(self, table: ClassTable, source: dict[str, Any] | None, resumed: bool) -> nn.Module:
         model, self.model_options, grown = build_model(self.config, table, source, resumed)
-        if grown:
+        if grown and self.config.head == "replace" and not resumed:
+            self.log.info(
+                f"head replace: everything but the classifier transferred; fresh tensors: {', '.join(grown)}"
+            )
+        elif grown:
             self.log.info(f"class head grown for new class(es): {', '.join(grown)}")
         return model
 
-    def _resolve_stats(self, data: PreparedData, source: dict[str, Any] | None) -> None:
-        """Input mean/std: the config's, else the parent model's (same preprocessing), else measured."""
+    def _resolve_stats(self, data: PreparedData, source: dict[str, Any] | None, resumed: bool) -> None:
+        """Input mean/std: the config's, else the parent's (``normalization: inherit``, and always on
+        resume), else measured on the training split."""
         config = self.config
         mean, std = config.mean, config.std
-        if source is not None and source.get("mean") is not None:
+        self.normalization = "given" if mean is not None and std is not None else "measured"
+        inherit = source is not None and (resumed or config.normalization == "inherit")
+        if inherit and source is not None and source.get("mean") is not None:
+            if mean is None or std is None:
+                self.normalization = (
+                    str(source.get("normalization") or "inherited")
+                    if resumed
+                    else "inherited from the parent model"
+                )
             mean = mean if mean is not None else list(source["mean"])
             std = std if std is not None else list(source["std"])
         if mean is None or std is None:
@@ -199,6 +217,10 @@ class Trainer:
         channels = config.input_channels
         self.mean = [float(v) for v in (mean * channels if len(mean) == 1 else mean)]
         self.std = [float(v) for v in (std * channels if len(std) == 1 else std)]
+        self.log.info(
+            f"input normalisation ({self.normalization}): mean {[round(v, 4) for v in self.mean]} "
+            f"std {[round(v, 4) for v in self.std]}"
+        )
 
     def _class_weights(self, data: PreparedData) -> list[float] | None:
         config = self.config
@@ -243,6 +265,7 @@ class Trainer:
             warn=self.events.warning,
             log=self.log.info,
             threads=self.threads,
+            fine_tuning=parent is not None,
         )
         if resumed is not None and base_table is not None and data.table.labels != base_table.labels:
             raise DataError(
@@ -250,7 +273,7 @@ class Trainer:
                 f"{list(data.table.labels)}); start a new run with --init instead of --resume"
             )
         self.log.info(f"classes ({data.table_source}): {describe_table(data.table)}")
-        self._resolve_stats(data, source)
+        self._resolve_stats(data, source, resumed is not None)
         config.input_size = data.size
         config.mean, config.std = list(self.mean), list(self.std)
         class_weights = self._class_weights(data)
@@ -388,6 +411,8 @@ class Trainer:
             "num_val": len(self.data.val),
             "data": portable_path(self.config.data, keep=1),
             "parent": self.parent,
+            "normalization": self.normalization,
+            "head": self.config.head if self.config.init else None,
         }
 
     def _save(self, s: Session, best: bool) -> None:
@@ -465,6 +490,7 @@ class Trainer:
     def validate(self, s: Session, epoch: int, train_loss: float) -> bool:
         """Score the validation split, emit ``metrics``; returns True for a new best."""
         start = time.perf_counter()
+        s.first_validated = s.first_validated or epoch
         matrix, val_loss = evaluate(
             s.model, s.val_loader, s.transform, s.precision, num_classes=len(s.labels), loss_fn=s.loss_fn
         )
@@ -484,6 +510,9 @@ class Trainer:
             f"mIoU {summary['miou']:.4f} mAcc {summary['macc']:.4f} mDice {summary['mdice']:.4f} "
             f"({time.perf_counter() - start:.1f} s)" + (" *best*" if improved else "")
         )
+        absent = absent_classes(per_class)
+        if absent and epoch == s.first_validated:
+            self.log.info(f"class(es) {absent} have no pixel in the validation split: left out of the means")
         return improved
 
     def run(self, stop: StopWatch) -> int:
@@ -499,6 +528,7 @@ class Trainer:
             f"{len(self.data.train)} train / {len(self.data.val)} val images at "
             f"{self.data.size[0]}x{self.data.size[1]}, "
             f"{s.steps_per_epoch} steps/epoch x {config.epochs} epochs"
+            + (f"; resumed after epoch {self.state.epoch}" if config.resume else "")
         )
         self.events.emit(
             Started(
@@ -509,6 +539,7 @@ class Trainer:
                 num_train=len(self.data.train),
                 num_val=len(self.data.val),
                 config=to_dict(config),
+                resumed_from_epoch=self.state.epoch if config.resume else None,
             )
         )
         clock = {"start": time.perf_counter(), "steps": 0.0}
@@ -523,9 +554,39 @@ class Trainer:
             else:
                 self.log.info(f"epoch {epoch}/{config.epochs} train loss {train_loss:.4f}")
             self._save(s, best=best)
+        self._report_test(s)
         if self.main and config.export:
             self._export()
         return ExitCode.OK
+
+    def _report_test(self, s: Session) -> None:
+        """Score ``best.pt`` once on the test split (``test.txt``), for the report only: emits a
+        ``metrics`` event with ``split: "test"``; model selection never sees these images."""
+        assert self.data is not None
+        if not self.data.test:
+            return
+        if dist.is_distributed():
+            self.log.info("test split: score it with `defect-train evaluate` (not done under torchrun)")
+            return
+        from trainer.checkpoint import load_checkpoint
+        from trainer.data.dataset import SegmentationDataset
+
+        best = self.run_dir / BEST
+        if best.is_file():
+            s.model.load_state_dict(load_checkpoint(best)["state_dict"])
+        loader: DataLoader[Any] = DataLoader(
+            SegmentationDataset(self.data.test, self.config.input_channels),
+            batch_size=self.config.val_batch_size or self.config.batch_size,
+            collate_fn=s.val_loader.collate_fn,
+        )
+        matrix, _ = evaluate(s.model, loader, s.transform, s.precision, num_classes=len(s.labels))
+        summary, per_class = summarize(matrix, s.labels, binary=self.config.binary)
+        epoch = self.state.best_epoch or self.state.epoch
+        self.events.emit(Metrics(epoch=epoch, split="test", values=summary, per_class=per_class))
+        self.log.info(
+            f"test split ({len(self.data.test)} image(s), best.pt of epoch {epoch}, report only): "
+            f"mIoU {summary['miou']:.4f} mAcc {summary['macc']:.4f} mDice {summary['mdice']:.4f}"
+        )
 
     def _progress_bar(self, epoch: int, steps: int) -> Any:
         """A tqdm bar on stderr when it is a terminal (the GUI reads events, not bars)."""

@@ -263,6 +263,14 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def input_size_used(card: ModelCard) -> str:
+    """What size the network really saw: the card's fixed ``HxW`` (each image resized to it and
+    the prediction resized back), else each image's native size padded to the size multiple."""
+    if card.input_size is not None:
+        return f"{card.input_size[0]}x{card.input_size[1]} (every image resized to it)"
+    return f"native (each image padded to multiples of {card.size_multiple})"
+
+
 def evaluate_model(
     model: Segmenter,
     samples: Iterable[Sample],
@@ -314,6 +322,7 @@ def evaluate_model(
         "per_class": per_class,
         "confusion": confusion.tolist(),
         "elapsed_s": round(time.perf_counter() - start, 3),
+        "input_size": input_size_used(card),
     }
     if free:
         result["free"] = {

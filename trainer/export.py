@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import logging
 import os
 import re
 import sys
@@ -93,13 +94,32 @@ class ExportResult:
 # --- torch -> ONNX -------------------------------------------------------------------------------
 
 
+#: torch's ONNX op registry logs one warning per torchvision op ("torchvision is not installed.
+#: Skipping torchvision::nms" ...) at every export; our networks use no torchvision op.
+_REGISTRY_LOGGER = "torch.onnx._internal.exporter._registration"
+
+
+class _DropTorchvisionNotice(logging.Filter):
+    """Drops exactly the registry's "torchvision is not installed" records; lets the rest through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("torchvision is not installed")
+
+
 @contextlib.contextmanager
 def _quiet_export() -> Iterator[None]:
-    """Keep the exporter's chatter off stdout (stdout carries the trainer's JSON event stream)."""
-    with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        yield
+    """Keep the exporter's chatter off stdout (stdout carries the trainer's JSON event stream),
+    and the torchvision notices off stderr."""
+    notice = _DropTorchvisionNotice()
+    logger = logging.getLogger(_REGISTRY_LOGGER)
+    logger.addFilter(notice)
+    try:
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        logger.removeFilter(notice)
 
 
 def _rename_dims(model: onnx.ModelProto, names: dict[str, str]) -> None:

@@ -7,9 +7,12 @@ Convention (the same as :mod:`trainer.evaluate`): ``matrix[t, p]`` counts pixels
   precision = TP / (TP + FP); NaN where the denominator is 0.
 * mIoU, mAcc, mDice, mPrecision = means over **all classes, background included**, NaN skipped.
   This is how the Zhong paper reports them: its five per-class IoUs (98.47, 62.29, 46.10, 94.78,
-  66.04) average to its 73.54 mIoU. A class absent from the ground truth *and* never predicted has
-  NaN IoU and does not count; one absent from the ground truth but predicted has IoU 0 (its
-  false positives are errors) and NaN Acc.
+  66.04) average to its 73.54 mIoU. A class with **no pixel in the ground truth** of the split
+  is *absent*: it is marked (``per_class[label]["absent"] = 1.0``, ``summary["classes_absent"]``
+  = how many) and left out of every mean, because its score says nothing about how well the class
+  is segmented (never predicted: NaN; predicted somewhere: IoU 0 from false positives alone).
+  Its own per-class numbers stay in ``per_class`` (false positives of an absent class are real
+  errors, visible there and in the other classes' precision).
 * ``pixel_acc`` = trace / total.
 * Binary (one-logit) models are scored with two classes (background, defect) and also report
   ``binary_iou`` = the IoU of the defect class, the single number A-Net papers give.
@@ -113,12 +116,18 @@ def summarize(
     if len(labels) != len(scores["iou"]):
         raise ValueError(f"{len(labels)} labels for a {len(scores['iou'])}-class confusion matrix")
     total = float(np.asarray(matrix).sum())
+    present = scores["gt_pixels"] > 0
+
+    def mean(values: npt.NDArray[np.float64]) -> float:
+        return _nanmean(values[present]) if present.any() else float("nan")
+
     summary = {
-        "miou": _nanmean(scores["iou"]),
-        "macc": _nanmean(scores["acc"]),
-        "mdice": _nanmean(scores["dice"]),
-        "mprecision": _nanmean(scores["precision"]),
+        "miou": mean(scores["iou"]),
+        "macc": mean(scores["acc"]),
+        "mdice": mean(scores["dice"]),
+        "mprecision": mean(scores["precision"]),
         "pixel_acc": float(np.trace(matrix) / total) if total else float("nan"),
+        "classes_absent": float((~present).sum()),
     }
     if binary:
         summary["binary_iou"] = float(scores["iou"][1])
@@ -127,9 +136,15 @@ def summarize(
             key: (int(values[i]) if key.endswith("pixels") else float(values[i]))
             for key, values in scores.items()
         }
+        | ({"absent": 1.0} if not present[i] else {})
         for i, label in enumerate(labels)
     }
     return summary, per_class
+
+
+def absent_classes(per_class: dict[str, dict[str, float]]) -> list[str]:
+    """Labels marked absent by :func:`summarize` (no ground-truth pixel in the split)."""
+    return [label for label, m in per_class.items() if m.get("absent")]
 
 
 @torch.no_grad()

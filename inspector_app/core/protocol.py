@@ -62,7 +62,11 @@ def _now() -> float:
 
 @dataclass(frozen=True)
 class Started:
-    """Training began: where it writes, what it trains, on which device, on how many images."""
+    """Training began: where it writes, what it trains, on which device, on how many images.
+
+    ``resumed_from_epoch`` is the number of epochs already completed when a ``--resume`` run
+    continues (training goes on with the next one); None for a run that starts from epoch 1.
+    """
 
     type: ClassVar[str] = "started"
     run_dir: str
@@ -72,6 +76,7 @@ class Started:
     num_train: int
     num_val: int
     config: dict[str, Any] = field(default_factory=dict)
+    resumed_from_epoch: int | None = None
     t: float = field(default_factory=_now, kw_only=True)
 
 

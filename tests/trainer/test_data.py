@@ -152,11 +152,25 @@ def test_empty_dataset(tmp_path: Path) -> None:
 
 
 def test_split_files_are_used_and_unlisted_images_left_out(dataset_maker: Maker) -> None:
-    data = dataset_maker(n=7, split=(4, 2))
+    data = dataset_maker(n=8, split=(4, 2))
+    (data / "val.txt").write_text("img_006\n", encoding="utf-8")
     prepared = prepare_data(config_for(data))
     assert [s.stem for s in prepared.train] == [f"img_{i:03d}" for i in range(4)]
-    assert [s.stem for s in prepared.val] == ["img_004", "img_005"]
-    assert prepared.split.source == "train.txt+test.txt"
+    assert [s.stem for s in prepared.val] == ["img_006"]
+    assert [s.stem for s in prepared.test] == ["img_004", "img_005"]
+    assert prepared.split.source == "train.txt+val.txt+test.txt"
+
+
+def test_only_train_and_test_lists_carve_a_stable_validation_split_from_train(dataset_maker: Maker) -> None:
+    """Model selection never sees test.txt: validation comes out of train.txt, stratified and stable."""
+    data = dataset_maker(n=12, split=(10, 2))
+    prepared = prepare_data(config_for(data, val_fraction=0.3))
+    train_list = {f"img_{i:03d}" for i in range(10)}
+    assert [s.stem for s in prepared.test] == ["img_010", "img_011"]
+    assert {s.stem for s in prepared.val} <= train_list and len(prepared.val) == 3
+    assert {s.stem for s in prepared.train} == train_list - {s.stem for s in prepared.val}
+    assert "carved" in prepared.split.source
+    assert prepare_data(config_for(data, val_fraction=0.3)).split == prepared.split
 
 
 def test_split_naming_missing_files_fails(dataset_maker: Maker) -> None:

@@ -84,6 +84,7 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> DdpRun:
     """``defect-train train`` under ``torchrun --standalone --nproc_per_node 2`` (gloo, CPU)."""
     tmp = tmp_path_factory.mktemp("ddp")
     data = make_dataset(tmp / "data", n=10, size=(64, 64), split=(8, 2))
+    (data / "test.txt").rename(data / "val.txt")  # 8 train + 2 validation images, no test split
     run, digests, logs = tmp / "run", tmp / "digests", tmp / "logs"
     digests.mkdir()
     launcher = tmp / "launch_train.py"

@@ -291,3 +291,19 @@ def test_cli_exports_and_records_the_event(tmp_path: Path, capsys: pytest.Captur
     assert lines[0]["path"] == str(out_path)
     assert [e.type for e in read_events(run / "events.jsonl")] == ["exported"]
     assert read_card(out_path).architecture == "zhong"
+
+
+def test_export_in_a_fresh_process_prints_no_torchvision_notices(tmp_path: Path) -> None:
+    """torch's ONNX registry logs "torchvision is not installed" per torchvision op on the first
+    export of a process (without torchvision); the exporter drops exactly those lines."""
+    import os
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    make_checkpoint(run / "best.pt", "zhong", num_classes=5)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-m", "trainer.cli", "export", "--run-dir", str(run)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "torchvision is not installed" not in done.stderr

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.metrics import ConfusionMatrix, per_class_scores, predictions, summarize
+from trainer.metrics import ConfusionMatrix, absent_classes, per_class_scores, predictions, summarize
 
 
 def test_confusion_matrix_counts_rows_truth_columns_prediction() -> None:
@@ -45,16 +45,19 @@ def test_paper_convention_miou_is_mean_over_all_classes_including_background() -
     assert sum(paper) / 5 == pytest.approx(73.54, abs=0.005)
 
 
-def test_absent_classes_are_nan_and_skipped_in_means() -> None:
-    # class 2 never in truth nor prediction -> NaN IoU, left out of the mean;
-    # class 1 predicted but not in truth -> IoU 0 (counted), Acc NaN (left out).
+def test_classes_absent_from_the_truth_are_marked_and_left_out_of_means() -> None:
+    # class 2 never in truth nor prediction -> NaN IoU; class 1 predicted but not in truth -> its
+    # own IoU 0 (false positives) stays visible, but neither counts in the means: both are marked.
     matrix = np.array([[8, 2, 0], [0, 0, 0], [0, 0, 0]])
     summary, per_class = summarize(matrix, ["bg", "x", "y"])
     assert math.isnan(per_class["y"]["iou"])
     assert per_class["x"]["iou"] == 0.0
     assert math.isnan(per_class["x"]["acc"])
-    assert summary["miou"] == pytest.approx((8 / 10 + 0.0) / 2)
+    assert summary["miou"] == pytest.approx(8 / 10)
     assert summary["macc"] == pytest.approx(8 / 10)
+    assert summary["classes_absent"] == 2.0
+    assert absent_classes(per_class) == ["x", "y"]
+    assert "absent" not in per_class["bg"]
 
 
 def test_empty_matrix_gives_nan_not_an_exception() -> None:

@@ -43,7 +43,14 @@ from trainer.data.samples import (
     shorten,
     unannotated_images,
 )
-from trainer.data.split import Split, check_split, load_split, read_split_files, stratified_split
+from trainer.data.split import (
+    Split,
+    carve_validation,
+    check_split,
+    load_split,
+    read_split_files,
+    stratified_split,
+)
 
 SIZE_MULTIPLE = 32
 #: Individual warnings listed for tolerated bad samples (the rest are counted).
@@ -62,6 +69,8 @@ class PreparedData:
     size: tuple[int, int]
     added_labels: tuple[str, ...] = ()
     bad: list[BadSample] = field(default_factory=list)
+    #: The test split (scored once at the end for the report, never for model selection).
+    test: list[LoadedSample] = field(default_factory=list)
 
 
 def round_size(height: float, width: float) -> tuple[int, int]:
@@ -86,6 +95,21 @@ def merge_tables(
             f"the class table (they may have no examples)"
         )
     return data_table
+
+
+def check_named_classes(base: ClassTable, data_table: ClassTable | None, named: bool, root: Path) -> None:
+    """DataError when fine-tuning data has class-index masks but no class table.
+
+    A mask value says nothing about which class it is: training value 1 as the parent's class 1
+    would silently teach the parent's classes whatever the new data meant by 1.
+    """
+    if data_table is None and not named:
+        raise DataError(
+            f"{root} has class-index masks but no class table (classes.yaml / classes.txt / --classes): "
+            f"their values cannot be matched to the classes of the model being fine-tuned "
+            f"({list(base.labels[1:])}). Give a class table naming each mask value, or pass "
+            f"--head replace to train a new classifier on the data's own classes"
+        )
 
 
 def _generic_from_masks(samples: Sequence[Sample]) -> ClassTable:
@@ -117,11 +141,14 @@ def prepare_data(
     warn: Callable[[str], None] = lambda message: None,
     log: Callable[[str], None] = lambda message: None,
     threads: int = 2,
+    fine_tuning: bool = False,
 ) -> PreparedData:
     """Find, validate and decode the dataset of ``config`` (a :class:`~trainer.config.TrainConfig`).
 
     ``split_file``: a ``split.json`` to reuse (a resumed run's); the split used is *not* saved here
-    (the engine writes it into the run folder, rank 0 only).
+    (the engine writes it into the run folder, rank 0 only). ``fine_tuning``: ``base_table`` is
+    an ``--init`` parent's (not a resumed run's), whose classes the data must name (see
+    :func:`check_named_classes`); with ``head: replace`` the data's own table is used instead.
     """
     cfg = config
     root = Path(cfg.data)
@@ -138,7 +165,7 @@ def prepare_data(
     else:
         split = read_split_files(root, stems)
     if split is not None:
-        listed = set(split.train) | set(split.val)
+        listed = set(split.train) | set(split.val) | set(split.test)
         unlisted = [s for s in stems if s not in listed]
         if unlisted:
             log(f"{len(unlisted)} annotated image(s) are in neither split list and are not used")
@@ -149,6 +176,10 @@ def prepare_data(
     documents, bad = read_documents(samples)
     labels_used = collect_labels(documents, samples)
     label_list = sorted(labels_used)
+    if fine_tuning and cfg.head == "replace":
+        base_table = None  # a new classifier: the data's classes, whatever the parent's were
+    elif fine_tuning and base_table is not None:
+        check_named_classes(base_table, data_table, bool(documents), root)
     if base_table is not None:
         table = merge_tables(base_table, data_table, label_list, source or "of the data")
         source = source or "the parent model (+ data labels)"
@@ -183,6 +214,7 @@ def prepare_data(
     sizes, bad_headers = probe_sizes(samples)
     if cfg.input_size:
         size = (int(cfg.input_size[0]), int(cfg.input_size[1]))
+        log(f"input size {size[0]}x{size[1]} (input_size)")
     elif sizes:
         distinct = set(sizes.values())
         heights, widths = [s[0] for s in sizes.values()], [s[1] for s in sizes.values()]
@@ -194,6 +226,10 @@ def prepare_data(
             )
         elif size != next(iter(distinct)):
             log(f"images are resized to {size[0]}x{size[1]} (multiples of {SIZE_MULTIPLE})")
+        log(
+            f"input size {size[0]}x{size[1]}: the default, the data's median image size "
+            f"{median(heights):g}x{median(widths):g} rounded to multiples of {SIZE_MULTIPLE}"
+        )
     else:
         size = (SIZE_MULTIPLE, SIZE_MULTIPLE)
     bad_stems = {b.path.stem for b in bad}
@@ -236,7 +272,12 @@ def prepare_data(
             cfg.val_fraction,
             cfg.seed,
         )
+    elif not split.val:
+        dominant = {s.stem: s.dominant_class for s in loaded}
+        split = carve_validation(split, dominant, cfg.val_fraction, cfg.seed)
+        log(f"validation carved out of train.txt ({len(split.val)} image(s)); test.txt is for the report")
     train = [by_stem[s] for s in split.train if s in by_stem]
+    test = [by_stem[s] for s in split.test if s in by_stem]
     val = [by_stem[s] for s in split.val if s in by_stem]
     if not train:
         raise DataError(f"no usable training image in {root} (split {split.source})")
@@ -244,7 +285,7 @@ def prepare_data(
         raise DataError(
             f"no usable validation image in {root} (split {split.source}); metrics need at least one"
         )
-    return PreparedData(table, source, train, val, split, (int(size[0]), int(size[1])), added, bad)
+    return PreparedData(table, source, train, val, split, (int(size[0]), int(size[1])), added, bad, test)
 
 
 def describe_table(table: ClassTable) -> str:

@@ -1,8 +1,11 @@
 """Train/validation split: the dataset's own lists when it has them, else a stratified one.
 
-* ``train.txt`` + ``test.txt`` (or ``val.txt``) in the data folder: one stem per line (a file
+* ``train.txt`` + ``val.txt`` and/or ``test.txt`` in the data folder: one stem per line (a file
   name's extension is ignored). Stems that name no annotated image are an error; annotated images
-  in neither list are left out (the magnetic tile set's defect-free tiles).
+  in no list are left out (the magnetic tile set's defect-free tiles). Model selection
+  (``best.pt``) never looks at the test split: ``val.txt`` is the validation split when present;
+  with only ``train.txt`` + ``test.txt`` a validation split is carved out of ``train.txt``
+  (stratified, as below, so it is stable), and ``test.txt`` is scored once, for the final report.
 * Otherwise a deterministic split stratified by each image's dominant class (the non-background
   class with most pixels): inside every class the images are ordered by a hash of (seed, stem) and
   the validation slots are shared out by the largest-remainder method, so the same data and seed
@@ -35,10 +38,15 @@ class Split:
     train: tuple[str, ...]
     val: tuple[str, ...]
     source: str
+    #: Images scored only for the final report (never for model selection).
+    test: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """The split.json content."""
-        return {"source": self.source, "train": list(self.train), "val": list(self.val)}
+        out: dict[str, object] = {"source": self.source, "train": list(self.train), "val": list(self.val)}
+        if self.test:
+            out["test"] = list(self.test)
+        return out
 
 
 def _read_list(path: Path) -> list[str]:
@@ -57,36 +65,55 @@ def _read_list(path: Path) -> list[str]:
 def check_split(split: Split, available: Sequence[str], where: str) -> None:
     """DataError when the split names stems that are not in ``available`` or names one twice."""
     have = set(available)
-    for part, stems in (("train", split.train), ("val", split.val)):
+    for part, stems in (("train", split.train), ("val", split.val), ("test", split.test)):
         missing = [s for s in stems if s not in have]
         if missing:
             raise DataError(
                 f"{where}: the {part} list names {len(missing)} image(s) that are missing or have no "
                 f"annotation: {shorten(missing)}"
             )
-    both = sorted(set(split.train) & set(split.val))
-    if both:
-        raise DataError(f"{where}: {len(both)} image(s) are in both train and val: {shorten(both)}")
+    for (a, a_stems), (b, b_stems) in (
+        (("train", split.train), ("val", split.val)),
+        (("train", split.train), ("test", split.test)),
+        (("val", split.val), ("test", split.test)),
+    ):
+        both = sorted(set(a_stems) & set(b_stems))
+        if both:
+            raise DataError(f"{where}: {len(both)} image(s) are in both {a} and {b}: {shorten(both)}")
     if not split.train:
         raise DataError(f"{where}: the training list is empty")
 
 
 def read_split_files(root: str | os.PathLike[str], available: Sequence[str]) -> Split | None:
-    """The split of ``train.txt`` + ``test.txt``/``val.txt`` in ``root``, or None without them."""
+    """The split of ``train.txt`` + ``val.txt`` and/or ``test.txt`` in ``root``, or None without them.
+
+    Without ``val.txt`` the returned ``val`` is empty: the caller carves it out of ``train``
+    (:func:`carve_validation`) once it knows each image's dominant class.
+    """
     root = Path(root)
     train_file = root / "train.txt"
-    val_file = next((root / n for n in VAL_FILES if (root / n).is_file()), None)
-    if not train_file.is_file() and val_file is None:
+    val_file, test_file = root / "val.txt", root / "test.txt"
+    others = [f for f in (val_file, test_file) if f.is_file()]
+    if not train_file.is_file() and not others:
         return None
-    if not train_file.is_file() or val_file is None:
-        present = train_file if train_file.is_file() else val_file
-        absent = "test.txt (or val.txt)" if train_file.is_file() else "train.txt"
+    if not train_file.is_file() or not others:
+        present = train_file if train_file.is_file() else others[0]
+        absent = "val.txt (or test.txt)" if train_file.is_file() else "train.txt"
         raise DataError(f"{present} exists but {root / absent} is missing: give both or neither")
+    val = tuple(_read_list(val_file)) if val_file.is_file() else ()
+    test = tuple(_read_list(test_file)) if test_file.is_file() else ()
     split = Split(
-        tuple(_read_list(train_file)), tuple(_read_list(val_file)), f"{train_file.name}+{val_file.name}"
+        tuple(_read_list(train_file)), val, "+".join(f.name for f in (train_file, *others)), test=test
     )
-    check_split(split, available, f"{train_file} / {val_file}")
+    check_split(split, available, " / ".join(str(f) for f in (train_file, *others)))
     return split
+
+
+def carve_validation(split: Split, dominant: Mapping[str, int], val_fraction: float, seed: int) -> Split:
+    """``split`` with a validation split carved out of its training list (stratified, stable)."""
+    carved = stratified_split({s: dominant[s] for s in split.train if s in dominant}, val_fraction, seed)
+    source = f"{split.source}; val carved from train.txt: {carved.source}"
+    return Split(carved.train, carved.val, source, test=split.test)
 
 
 def _order(seed: int, stem: str) -> str:
@@ -129,6 +156,11 @@ def load_split(path: str | os.PathLike[str]) -> Split:
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Split(tuple(data["train"]), tuple(data["val"]), str(data.get("source", path.name)))
+        return Split(
+            tuple(data["train"]),
+            tuple(data["val"]),
+            str(data.get("source", path.name)),
+            test=tuple(data.get("test", ())),
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path}: not a readable split.json ({exc})") from None
