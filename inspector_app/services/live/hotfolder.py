@@ -4,7 +4,9 @@ A line camera or PLC writes files into the folder; a file is taken when its size
 not changed for ``settle_s`` and it decodes (a JPEG/PNG still being written fails to decode or is
 still growing). Polling with ``os.scandir`` keeps this free of extra dependencies and works on
 network shares where inotify does not. Files present when the source opens are not inspected
-(``include_existing`` changes that). :class:`FolderWatcher` is the Qt-free change detector the
+(``include_existing`` changes that). Order is strict while an earlier file is still being
+written: a later, complete file waits for it, but at most ``hold_s`` (a writer that died must
+not hold up the line). :class:`FolderWatcher` is the Qt-free change detector the
 GUI's file list can poll too.
 """
 
@@ -66,7 +68,13 @@ class HotFolderSource:
     """A :class:`~inspector_app.services.live.sources.FrameSource` over a hot folder."""
 
     def __init__(
-        self, spec: SourceSpec, *, poll_s: float = 0.05, settle_s: float = 0.2, include_existing: bool = False
+        self,
+        spec: SourceSpec,
+        *,
+        poll_s: float = 0.05,
+        settle_s: float = 0.2,
+        hold_s: float = 5.0,
+        include_existing: bool = False,
     ) -> None:
         self.spec = spec
         self.ended = False
@@ -74,6 +82,8 @@ class HotFolderSource:
         self.frame_name = ""
         self.poll_s = poll_s
         self.settle_s = settle_s
+        self.hold_s = hold_s
+        self.skipped: list[str] = []  # files that never decoded, with the reason
         self.include_existing = include_existing
         self._watcher = FolderWatcher(spec.target)
         self._done: set[str] = set()
@@ -107,13 +117,22 @@ class HotFolderSource:
             self._pending.items(), key=lambda kv: (kv[1][0], kv[0])
         ):
             if now - changed < self.settle_s or size == 0:
+                if now - _first < self.hold_s:
+                    return None  # keep arrival order: later files wait for this one
                 continue
             path = os.path.join(self.spec.target, name)
             try:
                 image = read_image(path)
-            except (ImageReadError, OSError, ValueError):
+            except (ImageReadError, OSError, ValueError) as exc:
+                if now - _first > 2 * self.hold_s:  # never became a readable image: skip it
+                    del self._pending[name]
+                    self._done.add(name)
+                    self.skipped.append(f"{path}: {exc}")
+                    continue
                 # Not decodable yet (a writer that pauses longer than settle_s): retry later.
                 self._pending[name] = (_first, size, _mtime, now)
+                if now - _first < self.hold_s:
+                    return None
                 continue
             del self._pending[name]
             self._done.add(name)

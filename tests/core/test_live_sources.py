@@ -1,0 +1,143 @@
+"""Live sources against real files, folders and a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from inspector_app.services.live.capture import CaptureWorker
+from inspector_app.services.live.hotfolder import FolderWatcher, HotFolderSource
+from inspector_app.services.live.sources import OpenCvSource, SourceError, SourceSettings, open_source
+from inspector_app.services.live.spec import parse_source
+from tests.live_streams import MjpegServer, free_port, write_clip
+
+
+def test_video_file_source_reads_every_frame_then_ends(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "clip.avi", frames=12)
+    source = open_source(parse_source(str(clip)), SourceSettings(fps=-1))
+    source.open()
+    frames = []
+    while (frame := source.read()) is not None:
+        frames.append(frame)
+    source.close()
+    assert len(frames) == 12 and source.ended
+    assert frames[0].shape == (120, 160, 3)
+    assert frames[0][50, 5, 0] > 150 and frames[0][50, 5, 2] < 80  # red square, as RGB
+
+
+def test_looping_file_restarts(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "clip.avi", frames=5)
+    source = OpenCvSource(parse_source(str(clip), loop=True), SourceSettings(fps=-1))
+    source.open()
+    got = [source.read() for _ in range(12)]
+    source.close()
+    assert all(f is not None for f in got) and not source.ended
+
+
+def test_dead_url_and_missing_camera_fail_quickly_with_a_message() -> None:
+    url = f"http://127.0.0.1:{free_port()}/stream.mjpg"
+    source = open_source(parse_source(url), SourceSettings(open_timeout_s=1.0))
+    with pytest.raises(SourceError, match=r"http://127\.0\.0\.1:\d+/stream\.mjpg: cannot connect"):
+        source.open()
+    camera = open_source(parse_source("/dev/video63"))
+    with pytest.raises(SourceError, match="/dev/video63: camera not found"):
+        camera.open()
+
+
+def test_http_mjpeg_stream() -> None:
+    server = MjpegServer(fps=60).start()
+    try:
+        source = open_source(parse_source(server.url), SourceSettings(open_timeout_s=3, read_timeout_s=1))
+        source.open()
+        frames = [source.read() for _ in range(5)]
+        source.close()
+    finally:
+        server.kill()
+    assert all(f is not None and f.shape == (120, 160, 3) for f in frames)
+
+
+def test_stream_killed_and_restarted_reconnects() -> None:
+    server = MjpegServer(fps=60).start()
+    source = open_source(parse_source(server.url), SourceSettings(open_timeout_s=1, read_timeout_s=1))
+    worker = CaptureWorker(0, source, stall_s=1.0, backoff=0.1, backoff_max=0.4)
+    worker.start()
+    try:
+        assert worker.take(5.0) is not None
+        server.kill()
+        deadline = time.monotonic() + 5
+        while worker.health().state == "live" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lost = worker.health()
+        assert lost.state in ("reconnecting", "stalled"), lost
+        assert lost.message  # says why (lost stream / refused connection)
+        server.start()
+        deadline = time.monotonic() + 8
+        before = worker.health().captured
+        while time.monotonic() < deadline and not (
+            worker.health().state == "live" and worker.health().captured > before + 3
+        ):
+            time.sleep(0.05)
+        healed = worker.health()
+        assert healed.state == "live" and healed.captured > before + 3
+        assert healed.reconnects >= 1
+    finally:
+        worker.stop()
+        server.kill()
+
+
+def _write_slowly(path: Path, data: bytes, chunks: int, pause: float) -> None:
+    step = -(-len(data) // chunks)
+    with open(path, "wb") as fh:
+        for i in range(0, len(data), step):
+            fh.write(data[i : i + step])
+            fh.flush()
+            time.sleep(pause)
+
+
+def test_hot_folder_waits_for_complete_files_in_arrival_order(tmp_path: Path) -> None:
+    (tmp_path / "old.png").write_bytes(cv2.imencode(".png", np.zeros((8, 8), np.uint8))[1].tobytes())
+    source = HotFolderSource(parse_source(str(tmp_path)), poll_s=0.05, settle_s=0.3)
+    source.open()
+    rng = np.random.default_rng(0)
+    first = rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)
+    second = np.full((32, 32, 3), 7, np.uint8)
+    # 'z_first' arrives first (name sorts last) and is written in 6 chunks over ~0.9 s.
+    writer = threading.Thread(
+        target=_write_slowly,
+        args=(tmp_path / "z_first.png", cv2.imencode(".png", first)[1].tobytes(), 6, 0.15),
+    )
+    later = threading.Timer(
+        0.2, (tmp_path / "a_second.png").write_bytes, args=(cv2.imencode(".png", second)[1].tobytes(),)
+    )
+    assert source.read() is None  # the source polls from before the files arrive, as on a line
+    writer.start()
+    later.start()
+    got: list[tuple[str, np.ndarray]] = []
+    deadline = time.monotonic() + 6
+    while len(got) < 2 and time.monotonic() < deadline:
+        image = source.read()
+        if image is not None:
+            got.append((source.frame_name, image))
+            if source.frame_name == "z_first.png":
+                assert not writer.is_alive()  # never read while still being written
+    writer.join()
+    later.join()
+    names = [n for n, _ in got]
+    assert names == ["z_first.png", "a_second.png"]  # arrival order, existing 'old.png' skipped
+    np.testing.assert_array_equal(got[0][1], first[:, :, ::-1])  # read back as RGB
+    assert source.read() is None
+
+
+def test_folder_watcher_reports_added_and_removed(tmp_path: Path) -> None:
+    watcher = FolderWatcher(str(tmp_path))
+    assert watcher.poll().added == ()
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_bytes(b"x")
+    assert watcher.poll().added == ("a.png",)
+    (tmp_path / "a.png").unlink()
+    assert watcher.poll().removed == ("a.png",)
