@@ -26,7 +26,7 @@ def frame_image(index: int, width: int = 160, height: int = 120) -> np.ndarray:
 
 def write_clip(path: Path, frames: int = 30, fps: float = 30.0, width: int = 160, height: int = 120) -> Path:
     """An MJPG/AVI clip of :func:`frame_image` frames."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
     assert writer.isOpened(), "cv2 cannot write MJPG/AVI"
     for i in range(frames):
         writer.write(frame_image(i, width, height))
@@ -66,19 +66,16 @@ class MjpegServer:
             def log_message(self, *args: object) -> None:  # quiet test output
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
                 self.end_headers()
                 i = 0
                 while owner._alive.is_set():
-                    ok, jpeg = cv2.imencode(".jpg", frame_image(i))
-                    data = jpeg.tobytes()
+                    data = cv2.imencode(".jpg", frame_image(i))[1].tobytes()
+                    head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
                     try:
-                        self.wfile.write(
-                            f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
-                            + data + b"\r\n"
-                        )
+                        self.wfile.write(head.encode() + data + b"\r\n")
                         self.wfile.flush()
                     except OSError:
                         return
@@ -108,7 +105,25 @@ def rtsp_server(clip: Path, port: int) -> subprocess.Popen[bytes] | None:
     if ffmpeg is None:
         return None
     return subprocess.Popen(
-        [ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(clip),
-         "-c:v", "copy", "-f", "rtsp", "-rtsp_flags", "listen", f"rtsp://127.0.0.1:{port}/live"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(clip),
+            "-c:v",
+            "copy",
+            "-f",
+            "rtsp",
+            "-rtsp_flags",
+            "listen",
+            f"rtsp://127.0.0.1:{port}/live",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )

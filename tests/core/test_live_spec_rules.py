@@ -93,7 +93,7 @@ def test_rules_round_trip_and_errors(tmp_path: Path) -> None:
     assert load_rules(path) == rules
     assert load_rules(tmp_path / "none.json") == VerdictRules()
     path.write_text("{broken", encoding="utf-8")
-    with pytest.raises(RulesError, match="verdict_rules.json: cannot read"):
+    with pytest.raises(RulesError, match=r"verdict_rules\.json: cannot read"):
         load_rules(path)
     assert path.read_text(encoding="utf-8") == "{broken"  # a load never rewrites the file
     path.write_text('{"classes": {"red": {"max_share_pct": 150}}}', encoding="utf-8")

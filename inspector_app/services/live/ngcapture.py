@@ -42,7 +42,7 @@ class CaptureCounts:
 
 def _slug(text: str) -> str:
     """A file-name-safe form of a source spec (URLs included)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:60] or "source"
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")[-48:] or "source"  # the end names it best
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -100,8 +100,8 @@ class NgCapture:
         """Save ``result`` now (no limits); returns the image path. OSError names the file."""
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.wall))
         millis = int((result.wall % 1) * 1000)
-        base = self.folder / f"{_slug(result.source)}_{stamp}.{millis:03d}_f{result.frame_id}"
-        image_path, json_path = base.with_suffix(".png"), base.with_suffix(".json")
+        base = f"{_slug(result.source)}_{stamp}-{millis:03d}_f{result.frame_id}"
+        image_path, json_path = self.folder / f"{base}.png", self.folder / f"{base}.json"
         self.folder.mkdir(parents=True, exist_ok=True)
         image = result.image
         if image.ndim == 3:

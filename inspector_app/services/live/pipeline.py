@@ -122,6 +122,11 @@ class LivePipeline:
             self._threads[0].join(10.0)
             self._queue.put(None)
             self._threads[1].join(10.0)
+        else:
+            self._close_outputs()
+
+    def _close_outputs(self) -> None:
+        # On the output thread: an output may hold thread-bound resources (SQLite).
         for output in self._outputs:
             try:
                 output.close()
@@ -264,6 +269,7 @@ class LivePipeline:
         while True:
             result = self._queue.get()
             if result is None:
+                self._close_outputs()
                 return
             with self._lock:
                 subscribers = list(self._subscribers)
