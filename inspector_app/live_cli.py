@@ -58,6 +58,13 @@ def build_parser(prog: str = "defect-inspector live") -> argparse.ArgumentParser
         default=0.0,
         help="camera frame rate to ask for; video files: playback rate (0 = the file's, -1 = unpaced)",
     )
+    p.add_argument(
+        "--ffmpeg-options",
+        default="",
+        metavar="K;V|K;V",
+        help="FFmpeg options for stream sources, e.g. 'rtsp_transport;tcp' or "
+        "'rtsp_flags;listen|listen_timeout;10' to receive a pushed RTSP stream",
+    )
     p.add_argument("--size-mode", choices=SIZE_MODES, default="full", help="how large frames are inferred")
     p.add_argument("--max-side", type=int, default=960, help="longer side for --size-mode downscale")
     p.add_argument("--tile", type=int, default=512, help="tile size for --size-mode tiles")
@@ -156,7 +163,7 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
     except ModelError as exc:
         err.write(f"error: {exc}\n")
         return 2
-    settings = SourceSettings(fps=args.fps)
+    settings = SourceSettings(fps=args.fps, ffmpeg_options=args.ffmpeg_options)
     try:
         outputs = _build_outputs(args, model.class_table, err)
     except OSError as exc:

@@ -99,14 +99,29 @@ class MjpegServer:
             self._server = None
 
 
-def rtsp_server(clip: Path, port: int) -> subprocess.Popen[bytes] | None:
-    """``ffmpeg`` serving ``clip`` in a loop as RTSP in listen mode; None without ffmpeg."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        return None
-    return subprocess.Popen(
-        [
-            ffmpeg,
+class RtspPublisher:
+    """``ffmpeg`` pushing ``clip`` in a loop as RTSP (over TCP) to ``url``, retried until the
+    listener accepts it. ffmpeg cannot serve RTSP to pulling clients, so the tests run the
+    station's source in FFmpeg's listen mode and let ffmpeg publish to it (real RTSP + RTP).
+    """
+
+    def __init__(self, clip: Path, url: str) -> None:
+        self.clip, self.url = clip, url
+        self.process: subprocess.Popen[bytes] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("ffmpeg") is not None
+
+    def start(self) -> RtspPublisher:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        command = [
+            str(shutil.which("ffmpeg")),
             "-hide_banner",
             "-loglevel",
             "error",
@@ -114,16 +129,26 @@ def rtsp_server(clip: Path, port: int) -> subprocess.Popen[bytes] | None:
             "-stream_loop",
             "-1",
             "-i",
-            str(clip),
+            str(self.clip),
             "-c:v",
-            "copy",
+            "mpeg4",
             "-f",
             "rtsp",
-            "-rtsp_flags",
-            "listen",
-            f"rtsp://127.0.0.1:{port}/live",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+            "-rtsp_transport",
+            "tcp",
+            self.url,
+        ]
+        while not self._stop.is_set():
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            while self.process.poll() is None and not self._stop.is_set():
+                time.sleep(0.05)
+            if self.process.poll() is None:
+                self.process.terminate()
+                self.process.wait(5)
+            self._stop.wait(0.3)  # refused (listener not up yet) or ended: try again
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)

@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from inspector_app.services.live.capture import CaptureWorker
+from inspector_app.services.live.capture import CaptureWorker, Frame
 from inspector_app.services.live.hotfolder import FolderWatcher, HotFolderSource
 from inspector_app.services.live.sources import OpenCvSource, SourceError, SourceSettings, open_source
 from inspector_app.services.live.spec import parse_source
-from tests.live_streams import MjpegServer, free_port, write_clip
+from tests.live_streams import MjpegServer, RtspPublisher, free_port, write_clip
 
 
 def test_video_file_source_reads_every_frame_then_ends(tmp_path: Path) -> None:
@@ -141,3 +141,26 @@ def test_folder_watcher_reports_added_and_removed(tmp_path: Path) -> None:
     assert watcher.poll().added == ("a.png",)
     (tmp_path / "a.png").unlink()
     assert watcher.poll().removed == ("a.png",)
+
+
+@pytest.mark.skipif(not RtspPublisher.available(), reason="ffmpeg is not installed (apt-get install ffmpeg)")
+def test_rtsp_stream(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "clip.avi", frames=30)
+    url = f"rtsp://127.0.0.1:{free_port()}/line"
+    settings = SourceSettings(ffmpeg_options="rtsp_flags;listen|rtsp_transport;tcp|listen_timeout;8")
+    worker = CaptureWorker(0, open_source(parse_source(url), settings), backoff=0.1)
+    worker.start()
+    publisher = RtspPublisher(clip, url).start()
+    try:
+        frames: list[Frame] = []
+        deadline = time.monotonic() + 10
+        while len(frames) < 5 and time.monotonic() < deadline:
+            frame = worker.take(0.5)
+            if frame is not None:
+                frames.append(frame)
+        assert len(frames) == 5, worker.health()
+        assert frames[0].image.shape == (120, 160, 3)
+        assert worker.health().label == url
+    finally:
+        publisher.stop()
+        worker.stop()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inspector_app.core.regions import region_stats
 from inspector_app.services.live.rules import (
     ClassRule,
     RulesError,
@@ -69,6 +70,8 @@ def test_rules_area_share_and_default() -> None:
     verdict = judge(mask, RGB_TABLE, VerdictRules())  # default: any defect pixel is NG
     assert verdict.verdict == "NG" and set(verdict.fired) == {"red", "green"}
     assert dict(verdict.areas) == {"red": 100, "green": 10, "blue": 0}
+    stats = region_stats(mask, RGB_TABLE.num_classes)  # the core's count agrees
+    assert [verdict.areas[label] for label in RGB_TABLE.labels[1:]] == [s.area_px for s in stats[1:]]
     lenient = VerdictRules({"red": ClassRule(max_area_px=100), "green": ClassRule(max_area_px=None)})
     assert judge(mask, RGB_TABLE, lenient).verdict == "OK"
     by_share = VerdictRules({"red": ClassRule(None, max_share_pct=0.5)}, default=ClassRule(max_area_px=50))

@@ -9,8 +9,10 @@ Frames are RGB (or grey) uint8 numpy arrays, as :class:`inspector_app.core.predi
 
 from __future__ import annotations
 
+import os
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import cv2
@@ -32,6 +34,10 @@ class SourceSettings:
     ``width``/``height``/``fps``/``exposure`` go to the camera where the backend exposes them;
     for a video file ``fps`` paces playback (0 = the file's own rate, negative = as fast as
     read). ``open_timeout_s``/``read_timeout_s``: FFmpeg time-outs for streams.
+    ``ffmpeg_options``: extra FFmpeg demuxer options for streams, ``key;value|key;value`` as
+    OpenCV's ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` takes them; e.g.
+    ``rtsp_transport;tcp`` or ``rtsp_flags;listen|listen_timeout;10`` (receive a stream that an
+    encoder pushes to this station instead of pulling it from a camera).
     """
 
     width: int = 0
@@ -40,7 +46,7 @@ class SourceSettings:
     exposure: float | None = None
     open_timeout_s: float = 5.0
     read_timeout_s: float = 2.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    ffmpeg_options: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for the project's live settings)."""
@@ -64,6 +70,7 @@ class SourceSettings:
             exposure=None if exposure is None else float(exposure),
             open_timeout_s=float(data.get("open_timeout_s", 5.0)),
             read_timeout_s=float(data.get("read_timeout_s", 2.0)),
+            ffmpeg_options=str(data.get("ffmpeg_options", "")),
         )
 
 
@@ -92,6 +99,27 @@ class FrameSource(Protocol):
 
     def properties(self) -> dict[str, float]:
         """What the backend reports (width, height, fps, ...) once open."""
+
+
+# OpenCV reads FFmpeg options from the environment when a capture opens: one open at a time
+# sets them, so two sources opening at once cannot see each other's options.
+_ENV_LOCK = threading.Lock()
+_ENV_KEY = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+
+
+def _open_ffmpeg(target: str, params: list[int], options: str) -> Any:
+    with _ENV_LOCK:
+        previous = os.environ.get(_ENV_KEY)
+        if options:
+            os.environ[_ENV_KEY] = options
+        try:
+            return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
+        finally:
+            if options:
+                if previous is None:
+                    os.environ.pop(_ENV_KEY, None)
+                else:
+                    os.environ[_ENV_KEY] = previous
 
 
 def _bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
@@ -131,7 +159,9 @@ class OpenCvSource:
             device: int | str = self.spec.target or (self.spec.index or 0)
             cap = cv2.VideoCapture(device, cv2.CAP_ANY, timeouts)
         else:
-            cap = cv2.VideoCapture(self.spec.target, cv2.CAP_FFMPEG, timeouts)
+            # A listening RTSP source waits for its publisher up to listen_timeout, not the open time-out.
+            listen = "rtsp_flags;listen" in s.ffmpeg_options
+            cap = _open_ffmpeg(self.spec.target, [] if listen else timeouts, s.ffmpeg_options)
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"{self.spec.text}: {self._open_problem()}")
