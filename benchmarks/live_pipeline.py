@@ -108,6 +108,8 @@ def main() -> int:
         if 1 in only:
             data = run([vga], args.duration, folder / "r1.json")
             print(_row(f"640x480@30, {args.duration:g} s", data), flush=True)
+            series = ", ".join(f"{t:g}s {mb}" for t, mb in data["rss_mb_every_10s"])
+            print(f"    RSS MB every 10 s (after the model loaded): {series}", flush=True)
         if 2 in only:
             vga2 = write_clip(folder / "vga2.avi", images[::-1], (640, 480))
             data = run([vga, vga2], args.short, folder / "r2.json")

@@ -188,6 +188,8 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
     pipeline.start()
     started = time.monotonic()
     next_progress = started + 1.0
+    rss_series: list[tuple[float, float | None]] = []  # memory flatness over a soak: every 10 s
+    next_rss = started + 10.0
     states: dict[int, str] = {}
     try:
         while not stop.is_set():
@@ -203,6 +205,9 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
                 break
             if pipeline.finished:
                 break
+            if time.monotonic() >= next_rss:
+                rss_series.append((round(time.monotonic() - started, 1), rss_mb()))
+                next_rss += 10.0
             if not args.quiet and time.monotonic() >= next_progress:
                 _progress(pipeline, err)
                 next_progress += 1.0
@@ -215,6 +220,7 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
     final = pipeline.report()
     data = final.to_dict()
     data["rss_mb_start"], data["rss_mb_end"] = rss_start, rss_mb()
+    data["rss_mb_every_10s"] = rss_series
     data["output_overflow"] = pipeline.output_overflow
     data["errors"] = pipeline.errors[:20]
     data["size_mode"] = size.mode

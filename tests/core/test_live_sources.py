@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -164,3 +165,60 @@ def test_rtsp_stream(tmp_path: Path) -> None:
     finally:
         publisher.stop()
         worker.stop()
+
+
+def test_silent_stream_is_abandoned_by_the_watchdog() -> None:
+    """A server that sends a few frames and then goes silent without closing the connection.
+
+    FFmpeg's read then blocks until its own time-out (5 s here); the watchdog (1 s) must abandon
+    that call and connect again long before. (A hung *open* cannot be helped that way: OpenCV
+    serialises FFmpeg opens process-wide, so the open time-out is what bounds it.)
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        jpeg = cv2.imencode(".jpg", np.zeros((48, 64, 3), np.uint8))[1].tobytes()
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.recv(4096)
+            part = (
+                b"--f\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg) + jpeg + b"\r\n"
+            )
+            conn.sendall(
+                b"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=f\r\n\r\n" + part * 8
+            )
+            held.append(conn)  # never another byte, never closed
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}/stream.mjpg"
+    source = open_source(parse_source(url), SourceSettings(open_timeout_s=5, read_timeout_s=5))
+    worker = CaptureWorker(0, source, stall_s=0.5, backoff=0.1, hang_s=1.0)
+    worker.start()
+    try:
+        assert worker.take(5.0) is not None
+        started = time.monotonic()
+        while len(held) < 2 and time.monotonic() - started < 4.0:
+            worker.health()  # the pipeline's watch thread does this every 0.25 s
+            time.sleep(0.05)
+        health = worker.health()
+        assert len(held) >= 2, health  # a second connection before FFmpeg's 5 s time-out
+        deadline = time.monotonic() + 3
+        while worker.health().captured <= 8 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        health = worker.health()
+        assert health.reconnects >= 1 and health.captured > 8, health  # frames of the new connection
+    finally:
+        stop.set()
+        worker.stop()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        listener.close()

@@ -157,7 +157,10 @@ class CaptureWorker:
                 since,
             )
         if restart:
-            self.start()  # the hung thread's generation is now stale: it exits when its call returns
+            # The hung thread keeps its own adapter (closed when its call returns, its generation
+            # being stale); the new thread gets a fresh one, so the two never share a handle.
+            self.source = self.source.clone()
+            self.start()
         return snapshot
 
     # --- the thread -----------------------------------------------------------------------
@@ -168,25 +171,26 @@ class CaptureWorker:
             self._state, self._message = state, message
             return True
 
-    def _call(self, generation: int, fn: str) -> np.ndarray | None:
+    def _call(self, source: FrameSource, generation: int, fn: str) -> np.ndarray | None:
         with self._lock:
             self._call_started = time.monotonic()
         try:
             if fn == "open":
-                self.source.open()
+                source.open()
                 return None
-            return self.source.read()
+            return source.read()
         finally:
             with self._lock:
                 if generation == self._generation:
                     self._call_started = None
 
     def _run(self, generation: int) -> None:
+        source = self.source  # this thread's adapter (see health(): a restart gets a clone)
         delay = self.backoff
         failures = 0
         while not self._stop.is_set() and generation == self._generation:
             try:
-                self._call(generation, "open")
+                self._call(source, generation, "open")
             except SourceError as exc:
                 failures += 1
                 if self.max_reconnects is not None and failures > self.max_reconnects:
@@ -197,13 +201,13 @@ class CaptureWorker:
                 delay = min(delay * 2, self.backoff_max)
                 continue
             if generation != self._generation:
-                self.source.close()
+                source.close()
                 return
             self._set(generation, "live")
             with self._lock:
                 self._last_frame = time.monotonic()
-            lost = self._pump(generation)
-            self.source.close()
+            lost = self._pump(source, generation)
+            source.close()
             if lost is None:  # stopped or ended
                 break
             failures = 0 if self._captured else failures
@@ -220,12 +224,11 @@ class CaptureWorker:
                 self._state = "stopped"
             self._ready.notify_all()
 
-    def _pump(self, generation: int) -> str | None:
+    def _pump(self, source: FrameSource, generation: int) -> str | None:
         """Read until stop/end (None) or loss (the reason)."""
-        source = self.source
         while not self._stop.is_set():
             try:
-                image = self._call(generation, "read")
+                image = self._call(source, generation, "read")
             except SourceError as exc:
                 return str(exc)
             now = time.monotonic()

@@ -115,6 +115,9 @@ class GenICamSource:
         if harvester is not None:
             harvester.reset()
 
+    def clone(self) -> GenICamSource:
+        return GenICamSource(self.spec, self.settings)
+
     def properties(self) -> dict[str, float]:
         if self._acquirer is None:
             return {}

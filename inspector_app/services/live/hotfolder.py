@@ -154,5 +154,16 @@ class HotFolderSource:
     def close(self) -> None:
         self._pending.clear()
 
+    def clone(self) -> HotFolderSource:
+        twin = HotFolderSource(
+            self.spec,
+            poll_s=self.poll_s,
+            settle_s=self.settle_s,
+            hold_s=self.hold_s,
+            include_existing=self.include_existing,
+        )
+        twin._done = set(self._done)  # what was inspected stays inspected
+        return twin
+
     def properties(self) -> dict[str, float]:
         return {"pending": float(len(self._pending))}

@@ -105,7 +105,12 @@ class LivePipeline:
         self.stats.restart_clock()
         for w in self.workers:
             w.start()
-        for target, name in ((self._infer_loop, "live-infer"), (self._output_loop, "live-output")):
+        loops = (
+            (self._infer_loop, "live-infer"),
+            (self._output_loop, "live-output"),
+            (self._watch_loop, "live-watch"),
+        )
+        for target, name in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -264,6 +269,12 @@ class LivePipeline:
             self._queue.put_nowait(result)
         except queue.Full:
             self.output_overflow += 1
+
+    def _watch_loop(self) -> None:
+        # Health is computed on demand; polling it here keeps the stall detection and the capture
+        # watchdogs running even when no view or progress line asks.
+        while not self._stop.wait(0.25):
+            self.health()
 
     def _output_loop(self) -> None:
         while True:

@@ -3,7 +3,8 @@
 ``full`` runs the model on the frame as it is (best detail, cost grows with the pixel count);
 ``downscale`` shrinks the frame so its longer side is at most ``max_side`` and scales the mask
 back (nearest neighbour; fast, small defects may vanish); ``tiles`` cuts the frame into
-``tile`` x ``tile`` windows overlapping by ``overlap`` px, and each output pixel is taken from
+``tile`` x ``tile`` windows (the model's own input size for a model exported at one fixed size,
+so no tile is resized) overlapping by ``overlap`` px, and each output pixel is taken from
 the tile where it lies farthest from a seam (no border artefacts, full detail, memory bounded by
 the tile size).
 """
@@ -78,13 +79,14 @@ def infer(
         if p.probabilities is not None:
             probs = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in p.probabilities])
         return mask, probs
-    if policy.mode == "tiles" and (h > policy.tile or w > policy.tile):
-        ys, xs = _starts(h, policy.tile, policy.overlap), _starts(w, policy.tile, policy.overlap)
+    th, tw = predictor.card.input_size or (policy.tile, policy.tile)
+    if policy.mode == "tiles" and (h > th or w > tw):
+        ys, xs = _starts(h, th, policy.overlap), _starts(w, tw, policy.overlap)
         mask = np.zeros((h, w), np.uint8)
         probs_out: np.ndarray | None = None
-        for y0, (ya, yb) in zip(ys, _owned(ys, policy.tile, h), strict=True):
-            for x0, (xa, xb) in zip(xs, _owned(xs, policy.tile, w), strict=True):
-                window = image[y0 : y0 + policy.tile, x0 : x0 + policy.tile]
+        for y0, (ya, yb) in zip(ys, _owned(ys, th, h), strict=True):
+            for x0, (xa, xb) in zip(xs, _owned(xs, tw, w), strict=True):
+                window = image[y0 : y0 + th, x0 : x0 + tw]
                 p = predictor.predict(np.ascontiguousarray(window), probabilities=probabilities)
                 mask[ya:yb, xa:xb] = p.mask[ya - y0 : yb - y0, xa - x0 : xb - x0]
                 if p.probabilities is not None:

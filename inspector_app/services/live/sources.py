@@ -100,6 +100,9 @@ class FrameSource(Protocol):
     def properties(self) -> dict[str, float]:
         """What the backend reports (width, height, fps, ...) once open."""
 
+    def clone(self) -> FrameSource:
+        """A new, unopened adapter for the same source (the watchdog's replacement)."""
+
 
 # OpenCV reads FFmpeg options from the environment when a capture opens: one open at a time
 # sets them, so two sources opening at once cannot see each other's options.
@@ -217,6 +220,9 @@ class OpenCvSource:
         cap, self._cap = self._cap, None
         if cap is not None:
             cap.release()
+
+    def clone(self) -> OpenCvSource:
+        return OpenCvSource(self.spec, self.settings)
 
     def properties(self) -> dict[str, float]:
         if self._cap is None:
