@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -222,3 +223,19 @@ def test_silent_stream_is_abandoned_by_the_watchdog() -> None:
         for conn in held:
             conn.close()
         listener.close()
+
+
+def test_genicam_without_a_camera_or_without_harvesters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No GenTL producer can be had from the package registries, so no camera is ever opened here:
+    # only the two failure paths an operator meets first.
+    producer = tmp_path / "not_a_producer.cti"
+    producer.write_bytes(b"\0" * 64)
+    spec = parse_source(f"genicam:{producer}")
+    pytest.importorskip("harvesters.core")
+    with pytest.raises(SourceError, match="lists no camera"):
+        open_source(spec).open()
+    monkeypatch.setitem(sys.modules, "harvesters.core", None)  # as on a machine without the extra
+    with pytest.raises(SourceError, match=r"pip install 'defect-inspector\[genicam\]'"):
+        open_source(spec).open()

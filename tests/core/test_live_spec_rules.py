@@ -17,6 +17,12 @@ from inspector_app.services.live.rules import (
     rules_path,
     save_rules,
 )
+from inspector_app.services.live.source_store import (
+    SourceStoreError,
+    load_source_settings,
+    save_source_settings,
+)
+from inspector_app.services.live.sources import SourceSettings
 from inspector_app.services.live.spec import SourceSpecError, parse_source
 from tests.onnx_factory import RGB_TABLE
 
@@ -102,3 +108,18 @@ def test_rules_round_trip_and_errors(tmp_path: Path) -> None:
     path.write_text('{"classes": {"red": {"max_share_pct": 150}}}', encoding="utf-8")
     with pytest.raises(RulesError, match=r"classes\.red.*max_share_pct"):
         load_rules(path)
+
+
+def test_source_settings_are_remembered_per_source(tmp_path: Path) -> None:
+    meta = tmp_path / ".inspector"
+    url = "rtsp://127.0.0.1:8554/line/1"
+    settings = {
+        url: SourceSettings(1280, 720, 25.0, exposure=-6.0, ffmpeg_options="rtsp_transport;tcp"),
+        "0": SourceSettings(fps=60.0),
+    }
+    save_source_settings(meta, settings)
+    assert load_source_settings(meta) == settings
+    assert load_source_settings(tmp_path / "none") == {}
+    (meta / "live_sources.json").write_text('{"sources": {"0": {"width": "wide"}}}', encoding="utf-8")
+    with pytest.raises(SourceStoreError, match=r"live_sources\.json: cannot read"):
+        load_source_settings(meta)

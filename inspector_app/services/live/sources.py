@@ -57,11 +57,12 @@ class SourceSettings:
             "exposure": self.exposure,
             "open_timeout_s": self.open_timeout_s,
             "read_timeout_s": self.read_timeout_s,
+            "ffmpeg_options": self.ffmpeg_options,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SourceSettings:
-        """Inverse of :meth:`to_dict`; unknown keys are ignored, wrong types raise ValueError."""
+        """Inverse of :meth:`to_dict`; unknown keys are ignored, wrong values raise ValueError."""
         exposure = data.get("exposure")
         return cls(
             width=int(data.get("width", 0)),
