@@ -7,6 +7,7 @@ import socket
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -151,3 +152,30 @@ def test_size_policies_give_a_full_size_mask(tmp_path: Path, mode: str) -> None:
         assert np.mean(mask == expected) > 0.99
     else:
         np.testing.assert_array_equal(mask, expected)  # tiles stitch without seams
+
+
+def test_hot_folder_through_the_pipeline_names_its_results(tmp_path: Path) -> None:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    model = Predictor(rgb4(tmp_path / "rgb4.onnx"))
+    review = ReviewSink(tmp_path / ".inspector" / "review.sqlite", ok_every=1)
+    source = open_source(parse_source(str(folder)))
+    pipeline = LivePipeline([source], model, outputs=[review])
+    pipeline.start()
+    try:
+        time.sleep(0.2)  # the folder is watched from before the files arrive
+        ok_image = np.full((40, 60, 3), 30, np.uint8)
+        ng_image = ok_image.copy()
+        ng_image[5:15, 5:15] = (0, 0, 240)  # BGR red on disk
+        cv2.imwrite(str(folder / "part_001.png"), ok_image)
+        _wait(lambda: pipeline.stats.inferred >= 1)
+        cv2.imwrite(str(folder / "part_002.png"), ng_image)
+        _wait(lambda: pipeline.stats.inferred >= 2)
+        time.sleep(0.5)  # a quiet folder is not a stall
+        assert pipeline.health()[0].state == "live"
+    finally:
+        pipeline.stop()
+    with ReviewLog(tmp_path / ".inspector" / "review.sqlite") as log:
+        latest = log.latest()
+    assert {name: r.verdict for name, r in latest.items()} == {"part_001.png": "OK", "part_002.png": "NG"}
+    assert latest["part_002.png"].class_areas["red"] == 100

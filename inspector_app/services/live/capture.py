@@ -179,6 +179,10 @@ class CaptureWorker:
                 source.open()
                 return None
             return source.read()
+        except SourceError:
+            raise
+        except Exception as exc:  # a backend's own error (cv2.error, OSError...) must not kill the thread
+            raise SourceError(f"{source.spec.text}: {fn} failed ({exc})") from exc
         finally:
             with self._lock:
                 if generation == self._generation:
@@ -210,7 +214,7 @@ class CaptureWorker:
             source.close()
             if lost is None:  # stopped or ended
                 break
-            failures = 0 if self._captured else failures
+            failures = 0  # it was live: count open failures afresh
             with self._lock:
                 if generation != self._generation:
                     return

@@ -89,7 +89,7 @@ class GenICamSource:
             if value and hasattr(nodes, feature):
                 try:
                     getattr(nodes, feature).value = type(getattr(nodes, feature).value)(value)
-                except Exception:
+                except Exception:  # a read-only feature keeps the camera's value
                     continue
 
     def read(self) -> np.ndarray | None:
@@ -110,7 +110,7 @@ class GenICamSource:
             try:
                 acquirer.stop()
                 acquirer.destroy()
-            except Exception:
+            except Exception:  # closing a lost device must not raise
                 pass
         if harvester is not None:
             harvester.reset()

@@ -234,8 +234,8 @@ class LivePipeline:
                 mask, probs = infer(model, frame.image, size, probabilities=rules.needs_probabilities)
                 infer_ms = (time.perf_counter() - started) * 1000.0
                 verdict = judge(mask, model.class_table, rules, probs)
-            except (ModelError, ValueError) as exc:
-                self.errors.append(f"{self.workers[frame.source_id].source.spec.text}: {exc}")
+            except Exception as exc:  # one bad frame must not stop the line
+                self._error(f"{self.workers[frame.source_id].source.spec.text}: {exc}")
                 continue
             result = LiveResult(
                 frame.source_id,
@@ -270,6 +270,11 @@ class LivePipeline:
         except queue.Full:
             self.output_overflow += 1
 
+    def _error(self, message: str) -> None:
+        # Kept for the report (the first 100); a GUI shows them from here.
+        if len(self.errors) < 100:
+            self.errors.append(message)
+
     def _watch_loop(self) -> None:
         # Health is computed on demand; polling it here keeps the stall detection and the capture
         # watchdogs running even when no view or progress line asks.
@@ -287,9 +292,11 @@ class LivePipeline:
             for output in self._outputs:
                 try:
                     output.write(result)
-                except OSError as exc:  # a full disk must not stop the line
-                    if len(self.errors) < 100:
-                        self.errors.append(str(exc))
+                except Exception as exc:  # a full disk or a bad output must not stop the line
+                    self._error(str(exc))
             for callback in subscribers:
-                callback(result)
+                try:
+                    callback(result)
+                except Exception as exc:  # nor a failing subscriber
+                    self._error(f"subscriber: {exc}")
             self.stats.count_output()
