@@ -1,4 +1,4 @@
-"""Real frame sources on 127.0.0.1 for the live tests: a video file, an HTTP MJPEG server, RTSP via ffmpeg."""
+"""Real frame sources on 127.0.0.1 for the live tests: video files, an HTTP MJPEG server, RTSP via ffmpeg."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -152,3 +153,104 @@ class RtspPublisher:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(10)
+
+
+class RtspRelay:
+    """A minimal RTSP server on 127.0.0.1 for pull tests: ffmpeg publishes to it (ANNOUNCE, SETUP,
+    RECORD, then RTP interleaved over TCP) and clients pull (OPTIONS, DESCRIBE, SETUP, PLAY); every
+    interleaved packet of the publisher is copied to every player. Only TCP transport is offered
+    (a UDP SETUP gets 461, and FFmpeg's client then retries over TCP), as many cameras do.
+    """
+
+    SESSION = "12345678"
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._server.getsockname()[1])
+        self.sdp: bytes | None = None
+        self.publishers = 0
+        self.players = 0
+        self._players: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/live"
+
+    def close(self) -> None:
+        self._server.close()
+        with self._lock:
+            for player in self._players:
+                player.close()
+            self._players = []
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _headers(reader: BinaryIO) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        while (line := reader.readline()) not in (b"\r\n", b"\n", b""):
+            key, _, value = line.decode().partition(":")
+            headers[key.strip().lower()] = value.strip()
+        return headers
+
+    def _forward(self, reader: BinaryIO) -> None:
+        meta = reader.read(3)
+        packet = b"$" + meta + reader.read(int.from_bytes(meta[1:3], "big"))
+        with self._lock:
+            for player in list(self._players):
+                try:
+                    player.sendall(packet)
+                except OSError:
+                    self._players.remove(player)
+
+    def _reply(self, method: str, headers: dict[str, str], body: bytes) -> tuple[str, str, bytes]:
+        """(status, extra header lines, body) for one request."""
+        if method == "OPTIONS":
+            return "200 OK", "Public: OPTIONS, DESCRIBE, SETUP, PLAY, ANNOUNCE, RECORD, TEARDOWN\r\n", b""
+        if method == "ANNOUNCE":
+            self.sdp = body
+            return "200 OK", "", b""
+        if method == "DESCRIBE":
+            if self.sdp is None:
+                return "404 Not Found", "", b""
+            return "200 OK", f"Content-Base: {self.url}/\r\nContent-Type: application/sdp\r\n", self.sdp
+        if method == "SETUP":
+            if "interleaved" not in headers.get("transport", ""):
+                return "461 Unsupported Transport", "", b""
+            return (
+                "200 OK",
+                f"Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\nSession: {self.SESSION}\r\n",
+                b"",
+            )
+        return "200 OK", f"Session: {self.SESSION}\r\n", b""  # RECORD, PLAY, keep-alives, TEARDOWN
+
+    def _session(self, conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        try:
+            while first := reader.read(1):
+                if first == b"$":  # an interleaved RTP/RTCP packet of the publisher
+                    self._forward(reader)
+                    continue
+                request = (first + reader.readline()).decode().split()
+                headers = self._headers(reader)
+                body = reader.read(int(headers.get("content-length", "0")))
+                method = request[0] if request else ""
+                status, extra, payload = self._reply(method, headers, body)
+                head = f"RTSP/1.0 {status}\r\nCSeq: {headers.get('cseq', '0')}\r\n{extra}"
+                conn.sendall(f"{head}Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+                if method == "RECORD":
+                    self.publishers += 1
+                elif method == "PLAY":
+                    self.players += 1
+                    with self._lock:
+                        self._players.append(conn)
+        except OSError:
+            return

@@ -16,7 +16,7 @@ from inspector_app.services.live.capture import CaptureWorker, Frame
 from inspector_app.services.live.hotfolder import FolderWatcher, HotFolderSource
 from inspector_app.services.live.sources import OpenCvSource, SourceError, SourceSettings, open_source
 from inspector_app.services.live.spec import parse_source
-from tests.live_streams import MjpegServer, RtspPublisher, free_port, write_clip
+from tests.live_streams import MjpegServer, RtspPublisher, RtspRelay, free_port, write_clip
 
 
 def test_video_file_source_reads_every_frame_then_ends(tmp_path: Path) -> None:
@@ -146,7 +146,7 @@ def test_folder_watcher_reports_added_and_removed(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not RtspPublisher.available(), reason="ffmpeg is not installed (apt-get install ffmpeg)")
-def test_rtsp_stream(tmp_path: Path) -> None:
+def test_rtsp_stream_pushed_to_a_listening_source(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "clip.avi", frames=30)
     url = f"rtsp://127.0.0.1:{free_port()}/line"
     settings = SourceSettings(ffmpeg_options="rtsp_flags;listen|rtsp_transport;tcp|listen_timeout;8")
@@ -166,6 +166,32 @@ def test_rtsp_stream(tmp_path: Path) -> None:
     finally:
         publisher.stop()
         worker.stop()
+
+
+@pytest.mark.skipif(not RtspPublisher.available(), reason="ffmpeg is not installed (apt-get install ffmpeg)")
+def test_rtsp_stream_pulled_from_a_server(tmp_path: Path) -> None:
+    """The camera case: the source pulls (DESCRIBE/SETUP/PLAY) from an RTSP server that ffmpeg feeds."""
+    clip = write_clip(tmp_path / "clip.avi", frames=30)
+    relay = RtspRelay()
+    publisher = RtspPublisher(clip, relay.url).start()
+    worker = CaptureWorker(0, open_source(parse_source(relay.url)), backoff=0.1)
+    try:
+        deadline = time.monotonic() + 5
+        while relay.publishers == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker.start()
+        frames: list[Frame] = []
+        deadline = time.monotonic() + 10
+        while len(frames) < 5 and time.monotonic() < deadline:
+            frame = worker.take(0.5)
+            if frame is not None:
+                frames.append(frame)
+        assert len(frames) == 5, worker.health()
+        assert frames[-1].image.shape == (120, 160, 3) and relay.players >= 1
+    finally:
+        worker.stop()
+        publisher.stop()
+        relay.close()
 
 
 def test_silent_stream_is_abandoned_by_the_watchdog() -> None:
