@@ -3,7 +3,9 @@
 * ``defect-inspector [PATH] [--model M] [--screenshot OUT.png]``: the desktop station on an image,
   a folder or a project folder (the bundled demo when PATH is omitted);
 * ``defect-inspector predict --model M --input DIR --output DIR ...``: headless batch prediction
-  (never loads Qt, needs no display).
+  (never loads Qt, needs no display);
+* ``defect-inspector live --source SRC --model M ...``: headless live inspection of cameras,
+  video files, streams and hot folders (see ``inspector_app.live_cli``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from inspector_app.services.batch_cli import main as predict_main
 
         return predict_main(args[1:])
+    if args and args[0] == "live":
+        from inspector_app.live_cli import main as live_main
+
+        return live_main(args[1:])
     options = build_parser().parse_args(args)
     from inspector_app.app import run  # Qt is imported only here
 
