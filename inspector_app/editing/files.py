@@ -20,6 +20,7 @@ from inspector_app.core.annotations import (
     AnnotationError,
     Document,
     document_for_image,
+    for_shown_image,
     load_document,
     save_document,
 )
@@ -87,10 +88,14 @@ def write_document(im: ImageState, overwrite_changed: bool) -> None:
     if exists and not overwrite_changed and file_mtime(path) != im.mtime:
         # Written by someone else since we read it (or created since we found none).
         raise SaveError(path, "the file changed on disk since it was opened")
+    # imagePath names the image the station showed with this file (paired by name, beside it),
+    # not whatever the file said when read: that may be a path that no longer exists.
+    document = for_shown_image(im.document, im.image_path, path, im.size if all(im.size) else None)
     try:
-        save_document(im.document, path)
+        save_document(document, path)
     except (AnnotationError, OSError) as exc:
         raise SaveError(path, getattr(exc, "strerror", None) or str(exc)) from exc
+    im.document = document
     im.unreadable = None
     im.mtime = file_mtime(path)
     im.stack.setClean()
