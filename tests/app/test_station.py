@@ -176,8 +176,10 @@ def test_filter_and_search(qtbot, station: MainWindow) -> None:  # type: ignore[
     assert panel.search.hasFocus()
     qtbot.keyClicks(panel.search, "g_4")
     assert panel.proxy.rowCount() == 1
-    # Letters typed into the search box do not trigger single-key shortcuts.
-    assert station._current_name == "img_1.png"
+    # The search hid img_1: its only match is shown instead (issue 11, bug 4); the letters typed
+    # triggered no single-key shortcut (no verdict, no step to another image).
+    assert station._current_name == "img_4.png"
+    assert station.file_panel.model.unreviewed_count() == 5
 
 
 def test_csv_export(qtbot, station: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
