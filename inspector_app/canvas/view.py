@@ -10,7 +10,8 @@ API (the station's side)::
     view.set_overlay_opacity(0.5)              # item opacity: free, no re-colouring
     view.set_visible_classes({1, 2} | None)    # overlay: palette indices; shapes: indices of the
                                                # session's class table (same table in the station)
-    view.set_layer_mode("prediction" | "annotation" | "both")
+    view.set_layer_mode("prediction" | "annotation" | "both")   # both: annotations as outlines
+    view.set_outline_in_both(True | False)     # over the filled prediction (False: filled too)
     view.set_tool("select" | "polygon" | "rectangle" | "circle" | "linestrip" | "line" | "point"
                   | "brush" | "eraser");  view.set_brush_radius(px)
     view.set_current_label(label | None)       # None: ask with LabelDialog after each new shape
@@ -94,6 +95,9 @@ class CanvasView(QGraphicsView):
         self._palette: npt.NDArray[np.uint8] = np.zeros((1, 3), np.uint8)
         self._visible: frozenset[int] | None = None
         self._layer_mode = "both"
+        #: In "both" mode annotations are drawn as outlines over the filled prediction, so the
+        #: two layers never look alike; False keeps their fill (a setting of the station).
+        self._outline_in_both = True
         self.shapes = ShapeLayer(self._scene, self)
         self.session: AnnotationSession | None = None
         self._current_label: str | None = None
@@ -104,6 +108,7 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._tool: BaseTool = make_tool("select", self)
         self._tool.activate()
+        self.set_layer_mode(self._layer_mode)
 
     # ================================================================== image and overlay
     def set_image(self, image: np.ndarray | DisplayImage | None) -> None:
@@ -157,6 +162,17 @@ class CanvasView(QGraphicsView):
         self._layer_mode = mode
         self._overlay_item.setVisible(mode != "annotation")
         self.shapes.set_shown(mode != "prediction")
+        self.shapes.set_outline_only(mode == "both" and self._outline_in_both)
+
+    @property
+    def layer_mode(self) -> str:
+        """'prediction', 'annotation' or 'both'."""
+        return self._layer_mode
+
+    def set_outline_in_both(self, outline: bool) -> None:
+        """In "both" mode draw annotations as outlines only (default) or filled like alone."""
+        self._outline_in_both = bool(outline)
+        self.set_layer_mode(self._layer_mode)
 
     def _refresh_overlay(self) -> None:
         if self._overlay is None:

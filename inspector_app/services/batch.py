@@ -55,6 +55,7 @@ import cv2
 import numpy as np
 
 from inspector_app.core.annotations import AnnotationError, document_for_image, dump_document
+from inspector_app.core.cli_paths import path_arg
 from inspector_app.core.fileio import atomic_write_bytes, atomic_write_text
 from inspector_app.core.images import ImageReadError, read_image, to_display_rgb8
 from inspector_app.core.regions import region_stats
@@ -451,9 +452,9 @@ def build_parser(prog: str = "defect-inspector predict") -> argparse.ArgumentPar
         prog=prog,
         description="Predict defect masks for every image of a folder (headless, no display needed).",
     )
-    parser.add_argument("--model", required=True, type=Path, help="ONNX model with its model card")
-    parser.add_argument("--input", required=True, type=Path, help="folder of images (subfolders too)")
-    parser.add_argument("--output", required=True, type=Path, help="folder for the results")
+    parser.add_argument("--model", required=True, type=path_arg, help="ONNX model with its model card")
+    parser.add_argument("--input", required=True, type=path_arg, help="folder of images (subfolders too)")
+    parser.add_argument("--output", required=True, type=path_arg, help="folder for the results")
     parser.add_argument("--masks", action="store_true", help="write <stem>.png class-index masks (default)")
     parser.add_argument("--labelme", action="store_true", help="write <stem>.json LabelMe predictions")
     parser.add_argument("--overlays", action="store_true", help=f"write {OVERLAY_DIR}/<stem>.jpg overlays")
