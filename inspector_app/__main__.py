@@ -28,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         "path", nargs="?", type=path_arg, help="image, folder or project folder (default: the bundled demo)"
     )
     parser.add_argument(
-        "--model", type=path_arg, help="ONNX model to predict with (default: the project's, else the bundled one)"
+        "--model",
+        type=path_arg,
+        help="ONNX model to predict with (default: the project's, else the bundled one)",
     )
     parser.add_argument(
         "--screenshot",

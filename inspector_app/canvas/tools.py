@@ -1,9 +1,9 @@
 """Canvas tools and their gestures.
 
 ``select``: click a shape to select it alone, also when it is one of several selected (Ctrl+click
-toggles, Shift+click adds); drag a shape's body to move the selection; drag on empty space for a rubber band (shapes entirely inside get
-selected; with Ctrl/Shift added to the selection). On a selected shape: drag a handle to move
-that vertex (rectangle corners keep the opposite corner; a circle's centre moves it, its rim
+toggles, Shift+click adds); drag a shape's body to move the selection; drag on empty space for a
+rubber band (shapes entirely inside get selected; with Ctrl/Shift added to the selection). On a
+selected shape: drag a handle to move that vertex (rectangle corners keep the opposite corner; a circle's centre moves it, its rim
 sets the radius); click a handle to pick that vertex, Shift+click a handle to add/remove it from
 the picked vertices (Delete removes picked vertices, or the selected shapes when none are
 picked); **Shift+click on an edge inserts a vertex there** and keeps dragging it (one undo step),

@@ -438,7 +438,7 @@ def _relative_posix(target: str | os.PathLike[str], folder: str | os.PathLike[st
 
 
 def relative_image_path(image_file: str | os.PathLike[str], json_path: str | os.PathLike[str]) -> str:
-    """``imagePath`` for a JSON at ``json_path`` annotating ``image_file``: relative POSIX, as labelme writes."""
+    """``imagePath`` of a JSON at ``json_path`` annotating ``image_file`` (relative POSIX, as labelme)."""
     return _relative_posix(image_file, Path(json_path).parent)
 
 

@@ -19,7 +19,7 @@ def test_urls_are_recognised_and_paths_pass() -> None:
     assert is_url("rtsp://127.0.0.1:8554/cam") and is_url("http://host/x.onnx")
     assert not is_url("C:\\data\\images") and not is_url("images/a.png") and not is_url("a:b")
     assert path_arg("images/a.png") == Path("images/a.png")
-    with pytest.raises(argparse.ArgumentTypeError, match="rtsp://127.0.0.1/cam is a URL"):
+    with pytest.raises(argparse.ArgumentTypeError, match=r"rtsp://127\.0\.0\.1/cam is a URL"):
         path_arg("rtsp://127.0.0.1/cam")
 
 
