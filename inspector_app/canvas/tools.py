@@ -3,12 +3,13 @@
 ``select``: click a shape to select it alone, also when it is one of several selected (Ctrl+click
 toggles, Shift+click adds); drag a shape's body to move the selection; drag on empty space for a
 rubber band (shapes entirely inside get selected; with Ctrl/Shift added to the selection). On a
-selected shape: drag a handle to move that vertex (rectangle corners keep the opposite corner; a circle's centre moves it, its rim
-sets the radius); click a handle to pick that vertex, Shift+click a handle to add/remove it from
-the picked vertices (Delete removes picked vertices, or the selected shapes when none are
-picked); **Shift+click on an edge inserts a vertex there** and keeps dragging it (one undo step),
-double-click on an edge inserts a vertex too; double-click a shape's body to change its label.
-Locked and hidden shapes ignore the mouse. Esc cancels a drag (or clears the selection).
+selected shape: drag a handle to move that vertex (rectangle corners keep the opposite corner; a
+circle's centre moves it, its rim sets the radius); click a handle to pick that vertex, Shift+click
+a handle to add/remove it from the picked vertices (Delete removes picked vertices, or the selected
+shapes when none are picked); **Shift+click on an edge inserts a vertex there** and keeps dragging
+it (one undo step), double-click on an edge inserts a vertex too; double-click a shape's body to
+change its label. Locked and hidden shapes ignore the mouse. Esc cancels a drag (or clears the
+selection).
 
 ``polygon``: click vertices; close by clicking the first vertex, double-click or Enter;
 Backspace removes the last vertex; Esc cancels. ``linestrip``: the same, finished by Enter,
