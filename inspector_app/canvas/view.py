@@ -17,6 +17,7 @@ API (the station's side)::
     view.set_current_label(label | None)       # None: ask with LabelDialog after each new shape
     view.label_provider = fn(table, current) -> label | None   # default: LabelDialog.ask
     view.fit(); view.zoom_1to1(); view.zoom(); view.set_zoom(z, anchor=None)  # screen px / image px
+    view.zoom_to_rect((x, y, w, h), min_scale=1.0)   # centre a region, at least 1:1
     view.commit_pending()                      # brush strokes -> session (also on Enter/tool switch)
     signals: cursor_moved(QPointF | None) (image coords), zoom_changed(float), tool_changed(str)
 
@@ -212,6 +213,24 @@ class CanvasView(QGraphicsView):
         zoom = min((port.width() - 8) / w, (port.height() - 8) / h)
         self.set_zoom(max(zoom, MIN_ZOOM))
         self.centerOn(w / 2, h / 2)
+
+    def zoom_to_rect(
+        self,
+        rect: QRectF | tuple[float, float, float, float],
+        min_scale: float = 1.0,
+        margin: float = 0.5,
+    ) -> None:
+        """Centre ``rect`` (image coordinates; ``(x, y, w, h)`` or a QRectF) and zoom so that it
+        fills the view with ``margin`` times its size around it, but never below ``min_scale``
+        screen pixels per image pixel: a 3-pixel pinhole is shown at least 1:1, a wide region
+        as a whole when that needs more than ``min_scale``."""
+        r = QRectF(*rect) if isinstance(rect, tuple) else QRectF(rect)
+        port = self.viewport().rect()
+        w = max(r.width(), 1.0) * (1 + 2 * margin)
+        h = max(r.height(), 1.0) * (1 + 2 * margin)
+        fit = min(port.width() / w, port.height() / h)
+        self.set_zoom(max(fit, min_scale))
+        self.centerOn(r.center())
 
     def zoom_1to1(self) -> None:
         """One image pixel per screen pixel, around the view centre."""
