@@ -124,8 +124,8 @@ class ShapeEdits:
         self,
         ids: Iterable[int],
         *,
-        group_id: int | None | object = UNCHANGED,
-        description: str | None | object = UNCHANGED,
+        group_id: int | object | None = UNCHANGED,
+        description: str | object | None = UNCHANGED,
         flags: Mapping[str, bool] | None = None,
         set_flags: Mapping[str, bool] | None = None,
     ) -> None:

@@ -91,7 +91,10 @@ def dclick(widget: QWidget, pos: QPoint) -> None:
     QTest.mouseDClick(widget, LEFT, NO, pos)
 
 
-def test_rows_and_label_counts(setup: tuple[ShapeListPanel, CanvasView, AnnotationSession, list[int]]) -> None:
+Setup = tuple[ShapeListPanel, CanvasView, AnnotationSession, list[int]]
+
+
+def test_rows_and_label_counts(setup: Setup) -> None:
     panel, _canvas, session, _ids = setup
     assert panel.row_texts() == [("pinhole", "polygon", "2"), ("contamination", "rectangle", ""),
                                  ("pinhole", "point", "")]
