@@ -54,6 +54,6 @@ def test_sorting_and_shape_regions() -> None:
         Shape("scratch", ((1.0, 1.0), (9.0, 3.0)), shape_type="line"),
     ]
     found = shape_regions(shapes, LABELS)
-    assert [(r.area, r.source, r.shape_index) for r in found][0] == (40.0, "annotation", 0)
+    assert (found[0].area, found[0].source, found[0].shape_index) == (40.0, "annotation", 0)
     assert found[1].area == pytest.approx(np.pi * 25) and found[1].bbox == (0.0, 0.0, 10.0, 10.0)
     assert found[2].class_index == -1 and found[2].area == 0.0
