@@ -18,6 +18,8 @@ API (the station's side)::
     view.label_provider = fn(table, current) -> label | None   # default: LabelDialog.ask
     view.fit(); view.zoom_1to1(); view.zoom(); view.set_zoom(z, anchor=None)  # screen px / image px
     view.zoom_to_rect((x, y, w, h), min_scale=1.0)   # centre a region, at least 1:1
+    view.set_region_markers([((x, y, w, h), rgb), ...])  # rings around regions too small to see
+    view.set_current_region((x, y, w, h) | None)         # dashed frame (the navigator's region)
     view.commit_pending()                      # brush strokes -> session (also on Enter/tool switch)
     signals: cursor_moved(QPointF | None) (image coords), zoom_changed(float), tool_changed(str)
 
@@ -31,7 +33,7 @@ actions with those shortcuts (window actions win). The editing gestures are list
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +48,7 @@ from inspector_app.canvas.layers import (
     PyramidItem,
     prepare_display,
 )
+from inspector_app.canvas.markers import RegionMarkerItem
 from inspector_app.canvas.shape_item import Hit, ShapeItem
 from inspector_app.canvas.shape_layer import ShapeLayer
 from inspector_app.canvas.tools import TOOLS, BaseTool, make_tool
@@ -89,7 +92,11 @@ class CanvasView(QGraphicsView):
         self._overlay_item.setZValue(1)
         self.paint_layer = PaintLayerItem()
         self.paint_layer.setZValue(Z_LAYER)
-        for item in (self._image_item, self._overlay_item, self.paint_layer):
+        #: Rings around tiny regions and the navigator's current region (above the overlay,
+        #: below the shapes).
+        self.markers = RegionMarkerItem()
+        self.markers.setZValue(5)
+        for item in (self._image_item, self._overlay_item, self.paint_layer, self.markers):
             self._scene.addItem(item)
         self._image_size = (0, 0)
         self._overlay: OverlayPyramid | None = None
@@ -218,25 +225,39 @@ class CanvasView(QGraphicsView):
         self,
         rect: QRectF | tuple[float, float, float, float],
         min_scale: float = 1.0,
-        margin: float = 0.5,
+        margin: float = 1.0,
+        max_scale: float = 8.0,
     ) -> None:
         """Centre ``rect`` (image coordinates; ``(x, y, w, h)`` or a QRectF) and zoom so that it
-        fills the view with ``margin`` times its size around it, but never below ``min_scale``
-        screen pixels per image pixel: a 3-pixel pinhole is shown at least 1:1, a wide region
-        as a whole when that needs more than ``min_scale``."""
+        fills the view with ``margin`` times its size of context on each side, within
+        ``min_scale`` .. ``max_scale`` screen pixels per image pixel: a wide region is shown
+        whole at 1:1 or more, a 3-pixel pinhole magnified but with its surroundings (at most
+        ``max_scale``, never below ``min_scale``)."""
         r = QRectF(*rect) if isinstance(rect, tuple) else QRectF(rect)
         port = self.viewport().rect()
         w = max(r.width(), 1.0) * (1 + 2 * margin)
         h = max(r.height(), 1.0) * (1 + 2 * margin)
         fit = min(port.width() / w, port.height() / h)
-        self.set_zoom(max(fit, min_scale))
+        self.set_zoom(max(min(fit, max_scale), min_scale))
         self.centerOn(r.center())
 
     def zoom_1to1(self) -> None:
         """One image pixel per screen pixel, around the view centre."""
         self.set_zoom(1.0)
 
+    def set_region_markers(
+        self, regions: Sequence[tuple[tuple[float, float, float, float], tuple[int, int, int]]]
+    ) -> None:
+        """Regions ``((x, y, w, h), rgb)`` that get a ring while too small to see (see
+        :mod:`inspector_app.canvas.markers`); [] removes them."""
+        self.markers.set_regions(regions)
+
+    def set_current_region(self, rect: tuple[float, float, float, float] | None) -> None:
+        """Frame one region (the navigator's current one); None removes the frame."""
+        self.markers.set_current(rect)
+
     def _on_zoom_changed(self) -> None:
+        self.markers.set_pixel_size(self.pixel_size())
         self.shapes.set_pixel_size(self.pixel_size())
         self._tool.zoom_changed()
         self.zoom_changed.emit(self.zoom())
