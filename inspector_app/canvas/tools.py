@@ -17,6 +17,9 @@ double-click or a click on the last vertex. ``rectangle``, ``circle`` (centre th
 ``line``: press-drag-release, or click twice. ``point``: one click. New shapes get the current
 label (``CanvasView.set_current_label``) or the one chosen in the label dialog.
 
+``freehand``: press, drag around the area, release: the trace becomes one polygon, simplified to
+within about 1.5 screen pixels (Esc while dragging drops it).
+
 ``brush`` / ``eraser``: paint with the left button (radius: ``[`` / ``]`` or Ctrl+wheel);
 strokes are shown live and become ONE undoable edit when Enter is pressed, the tool is switched
 or another image opened (``CanvasView.commit_pending`` does it on demand); Esc drops them. The
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from inspector_app.canvas.draw_tools import BrushTool, DrawTool
+from inspector_app.canvas.draw_tools import BrushTool, DrawTool, FreehandTool
 from inspector_app.canvas.select_tool import SelectTool
 from inspector_app.canvas.tool_base import TOOLS, BaseTool
 
@@ -42,6 +45,8 @@ def make_tool(name: str, view: CanvasView) -> BaseTool:
     """A new tool object for ``name`` (one of :data:`TOOLS`)."""
     if name == "select":
         return SelectTool(view)
+    if name == "freehand":
+        return FreehandTool(view)
     if name in ("brush", "eraser"):
         return BrushTool(view, erase=name == "eraser")
     if name in TOOLS:

@@ -11,8 +11,8 @@ API (the station's side)::
     view.set_visible_classes({1, 2} | None)    # overlay: palette indices; shapes: indices of the
                                                # session's class table (same table in the station)
     view.set_layer_mode("prediction" | "annotation" | "both")   # both: annotations as outlines
-    view.set_outline_in_both(True | False)     # over the filled prediction (False: filled too)
-    view.set_tool("select" | "polygon" | "rectangle" | "circle" | "linestrip" | "line" | "point"
+    view.set_outline_in_both(True | False)     # over a shown prediction (False: filled too)
+    view.set_tool("select" | "polygon" | "freehand" | "rectangle" | "circle" | "linestrip" | "line" | "point"
                   | "brush" | "eraser");  view.set_brush_radius(px)
     view.set_current_label(label | None)       # None: ask with LabelDialog after each new shape
     view.label_provider = fn(table, current) -> label | None   # default: LabelDialog.ask
@@ -27,7 +27,9 @@ Mouse: wheel zooms at the cursor; middle-drag or Space+left-drag pans. Keys: Ent
 polygon/linestrip or commits brush strokes, Esc cancels, Delete removes the selected vertices (if
 any) else the selected shapes, Ctrl+D duplicates, Ctrl+A selects all, [ and ] change the brush
 radius; Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y / Ctrl+C / Ctrl+V work here too when the window has no
-actions with those shortcuts (window actions win). The editing gestures are listed in
+actions with those shortcuts (window actions win); copy and paste go through the system clipboard
+as labelme JSON (:mod:`inspector_app.editing.clipboard`). Right click opens the context menu of
+what is under the cursor (:mod:`inspector_app.canvas.context_menu`). The editing gestures are listed in
 :mod:`inspector_app.canvas.tools`.
 """
 
@@ -38,9 +40,10 @@ from collections.abc import Callable, Collection, Sequence
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QMouseEvent, QWheelEvent
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtGui import QColor, QContextMenuEvent, QKeyEvent, QKeySequence, QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QMenu, QWidget
 
+from inspector_app.canvas.context_menu import build_context_menu
 from inspector_app.canvas.layers import (
     DisplayImage,
     OverlayPyramid,
@@ -54,6 +57,7 @@ from inspector_app.canvas.shape_layer import ShapeLayer
 from inspector_app.canvas.tools import TOOLS, BaseTool, make_tool
 from inspector_app.core.classes import ClassTable
 from inspector_app.editing import AnnotationSession
+from inspector_app.editing.clipboard import copy_to_clipboard, paste_from_clipboard
 from inspector_app.widgets.label_dialog import LabelDialog
 
 __all__ = ["LAYER_MODES", "TOOLS", "CanvasView"]
@@ -111,6 +115,11 @@ class CanvasView(QGraphicsView):
         self._current_label: str | None = None
         self._last_label: str | None = None
         self.label_provider: Callable[[ClassTable, str | None], str | None] = self._ask_label
+        #: Called with the context menu and the scene point before it is shown: the window adds
+        #: its own actions (see :mod:`inspector_app.canvas.context_menu`).
+        self.context_menu_extender: Callable[[QMenu, QPointF], None] | None = None
+        #: The menu on screen (tests and the window reach it while it is open).
+        self.context_menu: QMenu | None = None
         self.brush_radius = 8.0
         self._space = False
         self._pan_from: QPoint | None = None
@@ -152,6 +161,12 @@ class CanvasView(QGraphicsView):
             self._palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
         self._overlay = None if mask is None else OverlayPyramid(mask)
         self._refresh_overlay()
+        self.set_layer_mode(self._layer_mode)
+
+    @property
+    def prediction_mask(self) -> npt.NDArray[np.uint8] | None:
+        """The class mask shown as the overlay (None when there is none)."""
+        return self._overlay.mask if self._overlay is not None else None
 
     def set_overlay_opacity(self, opacity: float) -> None:
         """Opacity of the prediction overlay, 0..1 (free: the levels are not recoloured)."""
@@ -170,7 +185,8 @@ class CanvasView(QGraphicsView):
         self._layer_mode = mode
         self._overlay_item.setVisible(mode != "annotation")
         self.shapes.set_shown(mode != "prediction")
-        self.shapes.set_outline_only(mode == "both" and self._outline_in_both)
+        # Outlines only where there is a filled prediction to tell them from.
+        self.shapes.set_outline_only(mode == "both" and self._outline_in_both and self._overlay is not None)
 
     @property
     def layer_mode(self) -> str:
@@ -397,6 +413,16 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         self._tool.double_click(event, self.mapToScene(event.position().toPoint()))
 
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Right click: the menu of what is under the cursor (a drawing in progress is kept)."""
+        menu = build_context_menu(self, self.mapToScene(event.pos()))
+        self.context_menu = menu
+        try:
+            menu.exec(event.globalPos())
+        finally:
+            self.context_menu = None
+            menu.deleteLater()
+
     def leaveEvent(self, event: object) -> None:
         self.cursor_moved.emit(None)
 
@@ -435,9 +461,9 @@ class CanvasView(QGraphicsView):
         elif event.matches(QKeySequence.StandardKey.Redo) and stack is not None:
             stack.redo()
         elif event.matches(QKeySequence.StandardKey.Copy):
-            session.copy(session.selection)
+            copy_to_clipboard(session, session.selection)
         elif event.matches(QKeySequence.StandardKey.Paste):
-            session.paste()
+            paste_from_clipboard(session)
         elif event.matches(QKeySequence.StandardKey.SelectAll):
             session.set_selection(it.shape_id for it in self.shapes.items() if self.shapes.editable(it))
         elif event.key() == Qt.Key.Key_D and event.modifiers() == Qt.KeyboardModifier.ControlModifier:

@@ -139,10 +139,12 @@ def test_both_mode_draws_annotations_as_outlines(qtbot: QtBot, tmp_path: Path) -
         p = view.mapFromScene(QPointF(50, 50))
         return img.pixelColor(p.x(), p.y())
 
-    view.set_layer_mode("annotation")
-    filled = inside()
-    assert filled.red() > filled.green() + 20  # the red class fill over grey
     view.set_layer_mode("both")
+    filled = inside()
+    assert filled.red() > filled.green() + 20  # no prediction shown: the usual red fill
+    mask = np.zeros((100, 120), np.uint8)
+    mask[0:5, 0:5] = 1  # a prediction elsewhere: annotations become outlines
+    view.set_prediction(mask, TABLE.palette())
     assert all(item.outline_only for item in view.shapes.items())
     plain = inside()
     assert abs(plain.red() - plain.green()) < 6  # no fill: the grey image shows
