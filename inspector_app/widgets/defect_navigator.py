@@ -47,7 +47,7 @@ __all__ = ["COLUMNS", "NEXT_REGION_KEY", "PREVIOUS_REGION_KEY", "SORT_CHOICES", 
 #: Window shortcuts for stepping (free in the station and in labelme; ``[``/``]`` are the brush size).
 NEXT_REGION_KEY = "G"
 PREVIOUS_REGION_KEY = "Shift+G"
-COLUMNS = ("Class", "Src", "Area px", "Box (x, y, w×h)", "Conf.")
+COLUMNS = ("Class", "Src", "Area px", "Conf.", "Box (x, y, w×h)")
 SORT_CHOICES = (
     ("Largest first", "area_desc"),
     ("Smallest first", "area_asc"),
@@ -159,13 +159,13 @@ class DefectNavigator(QWidget):
             x, y, w, h = region.bbox
             conf = "" if region.confidence is None else f"{100 * region.confidence:.0f} %"
             texts = (name, "pred" if region.source == "prediction" else "ann", f"{region.area:,.0f}",
-                     f"{x:.0f}, {y:.0f}, {w:.0f}×{h:.0f}", conf)  # fmt: skip
+                     conf, f"{x:.0f}, {y:.0f}, {w:.0f}×{h:.0f}")  # fmt: skip
             for col, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if col == 0:
                     item.setIcon(swatch(color))
                     item.setToolTip(f"{name} (label {region.label!r})")
-                if col in (2, 4):
+                if col in (2, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if region.source == "annotation":
                     item.setForeground(QColor("#9ecbff"))

@@ -229,9 +229,9 @@ class LegendPanel(QWidget):
             texts = [_COLUMNS[col]] + [
                 item.text() for row in range(self.table.rowCount()) if (item := self.table.item(row, col))
             ]
-            width = max(metrics.horizontalAdvance(t) for t in texts) + 10
+            width = max(metrics.horizontalAdvance(t) for t in texts) + 14
             if col == 0:
-                width += 40  # check box and colour swatch
+                width += 36  # check box and colour swatch
             header.resizeSection(col, width)
 
     def clear_stats(self, caption: str = "No prediction") -> None:

@@ -6,6 +6,7 @@ The chart's bars are horizontal so that class names are written out in full on t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import pyqtgraph as pg
@@ -105,5 +106,8 @@ class SummaryPanel(QWidget):
         axis.setWidth(max(metrics.horizontalAdvance(name) for _l, name, _h, _c in rows) + 12)
         item.setYRange(-0.6, len(rows) - 0.4, padding=0)
         item.setXRange(0, max(1, *counts) * 1.1, padding=0)
+        # Counts are whole images: whole-number ticks only.
+        step = max(1, math.ceil(max(1, *counts) / 5))
+        item.getAxis("bottom").setTickSpacing(step, step)
         self.plot.setMinimumHeight(min(60 + 20 * len(rows), 220))
         self.plot.setMaximumHeight(max(160, min(60 + 20 * len(rows), 220)))

@@ -62,9 +62,9 @@ def test_rows_carry_class_area_box_and_confidence(
 ) -> None:
     nav, _canvas, _session = navigator
     assert nav.row_texts() == [
-        ("contamination", "pred", "7,200", "300, 100, 120×60", "70 %"),
-        ("pinhole", "pred", "9", "40, 50, 3×3", "95 %"),
-        ("pinhole", "pred", "4", "600, 400, 2×2", "70 %"),
+        ("contamination", "pred", "7,200", "70 %", "300, 100, 120×60"),
+        ("pinhole", "pred", "9", "95 %", "40, 50, 3×3"),
+        ("pinhole", "pred", "4", "70 %", "600, 400, 2×2"),
     ]
     nav.sort_combo.setCurrentIndex(nav.sort_combo.findData("confidence_desc"))
     assert nav.row_texts()[0][2] == "9"
@@ -103,7 +103,7 @@ def test_annotations_too_and_no_prediction(
     nav, _canvas, session = navigator
     session.add_shape(Shape("zhe_zhou", ((10.0, 10.0), (30.0, 10.0), (30.0, 20.0), (10.0, 20.0))))
     nav.annotations_box.setChecked(True)
-    assert ("wrinkling", "ann", "200", "10, 10, 20×10", "") in nav.row_texts()
+    assert ("wrinkling", "ann", "200", "", "10, 10, 20×10") in nav.row_texts()
     nav.set_prediction(None)
     assert [r[1] for r in nav.row_texts()] == ["ann"]
     nav.annotations_box.setChecked(False)
