@@ -17,6 +17,7 @@ API (the station's side)::
     view.set_current_label(label | None)       # None: ask with LabelDialog after each new shape
     view.label_provider = fn(table, current) -> label | None   # default: LabelDialog.ask
     view.fit(); view.zoom_1to1(); view.zoom(); view.set_zoom(z, anchor=None)  # screen px / image px
+    view.fit_width(); view.zoom_by(+1 | -1)    # labelme's Ctrl+Shift+F, Ctrl++ / Ctrl+-
     view.zoom_to_rect((x, y, w, h), min_scale=1.0)   # centre a region, at least 1:1
     view.set_region_markers([((x, y, w, h), rgb), ...])  # rings around regions too small to see
     view.set_current_region((x, y, w, h) | None)         # dashed frame (the navigator's region)
@@ -236,6 +237,20 @@ class CanvasView(QGraphicsView):
         zoom = min((port.width() - 8) / w, (port.height() - 8) / h)
         self.set_zoom(max(zoom, MIN_ZOOM))
         self.centerOn(w / 2, h / 2)
+
+    def fit_width(self) -> None:
+        """Image width fills the view (labelme's Ctrl+Shift+F), top edge in view."""
+        h, w = self._image_size
+        if not h or not w:
+            return
+        zoom = (self.viewport().width() - 8) / w
+        self.set_zoom(max(zoom, MIN_ZOOM))
+        port = self.viewport().rect()
+        self.centerOn(w / 2, min(h / 2, port.height() / 2 / self.zoom()))
+
+    def zoom_by(self, steps: float) -> None:
+        """Zoom in (``steps`` > 0) or out by 1.25 per step around the view centre (Ctrl++ / Ctrl+-)."""
+        self.set_zoom(self.zoom() * 1.25**steps)
 
     def zoom_to_rect(
         self,

@@ -279,6 +279,12 @@ class ShapeListPanel(QWidget):
                 return True
         return super().eventFilter(watched, event)
 
+    def toggle_all_shapes(self) -> None:
+        """Hide every shape when any is shown, else show them all (labelme's T)."""
+        ids = self.session.shape_ids
+        any_shown = any(not self.session.is_hidden(i) for i in ids)
+        self.session.set_hidden(ids, any_shown)
+
     # ------------------------------------------------------------------ queries (tests, screenshots)
     def row_texts(self) -> list[tuple[str, str, str]]:
         """(name, type, group) per row."""

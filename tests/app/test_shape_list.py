@@ -213,3 +213,18 @@ def test_editor_sets_group_description_label_and_flags(
     saved = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
     assert saved["flags"] == {"blurry": True}
     assert load_document(tmp_path / "a.json").shapes[0].description == "deep, near edge"
+
+
+def test_toggle_all_shapes_and_canvas_zoom_keys(setup: Setup) -> None:
+    panel, canvas, session, ids = setup
+    session.set_hidden([ids[0]], True)
+    panel.toggle_all_shapes()  # some shown: hide all
+    assert all(session.is_hidden(i) for i in ids)
+    assert all(it.checkState(0) == Qt.CheckState.Unchecked for it in panel._items())
+    panel.toggle_all_shapes()
+    assert not any(session.is_hidden(i) for i in ids)
+    canvas.fit_width()
+    assert canvas.zoom() == pytest.approx((canvas.viewport().width() - 8) / 240, rel=1e-3)
+    before = canvas.zoom()
+    canvas.zoom_by(1)
+    assert canvas.zoom() == pytest.approx(before * 1.25)
