@@ -58,6 +58,8 @@ class ProjectSettings:
     accept_min_area: int = 10
     #: Defect categories offered with an NG verdict; empty = the class names of the table.
     categories: list[str] = field(default_factory=list)
+    #: In "both" layer mode draw annotations as outlines over the filled prediction.
+    outline_annotations_in_both: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

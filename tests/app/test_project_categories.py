@@ -35,3 +35,11 @@ def test_project_table_beats_the_folder_one_and_a_bad_folder_table_is_reported(t
     project.set_class_table(ClassTable.from_labels(["dent"]))
     assert project.categories() == ["dent", "other"]
     assert Project.open(tmp_path).table_in_use()[1] == "project"
+
+
+def test_outline_setting_round_trips(tmp_path: Path) -> None:
+    project = Project.open(tmp_path)
+    assert project.settings.outline_annotations_in_both is True
+    project.settings.outline_annotations_in_both = False
+    project.save_settings()
+    assert Project.open(tmp_path).settings.outline_annotations_in_both is False

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
@@ -159,3 +159,18 @@ def test_batch_dialog_names_the_model(qtbot: QtBot, tmp_path: Path) -> None:
     fallback = BatchDialog(tmp_path / "model.onnx", tmp_path)
     qtbot.addWidget(fallback)
     assert "model.onnx" not in fallback.status.text()
+
+
+def test_settings_dialog_turns_outlines_off(qtbot: QtBot) -> None:
+    from inspector_app.services.project import ProjectSettings
+    from inspector_app.widgets.settings_dialog import SettingsDialog
+
+    settings = ProjectSettings()
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    box = dialog.outline_in_both
+    assert box.isChecked()
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(8, box.height() // 2))
+    dialog.apply_to(settings)
+    assert settings.outline_annotations_in_both is False
