@@ -171,6 +171,7 @@ def test_settings_dialog_turns_outlines_off(qtbot: QtBot) -> None:
     dialog.show()
     box = dialog.outline_in_both
     assert box.isChecked()
-    QTest.mouseClick(box, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(8, box.height() // 2))
+    on_indicator = QPoint(8, box.height() // 2)
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, on_indicator)
     dialog.apply_to(settings)
     assert settings.outline_annotations_in_both is False
