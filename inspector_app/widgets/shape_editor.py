@@ -144,8 +144,9 @@ class ShapeEditor(QWidget):
             self._updating = False
 
     def _refresh_shape_fields(self) -> None:
-        ids = self._selected()
-        shapes = [self.session.shape(i) for i in ids]
+        selection = self.session.selection
+        state = self.session.state
+        shapes = [s for i, s in zip(state.ids, state.shapes, strict=True) if i in selection]
         table = self.session.class_table
         self.shape_box.setEnabled(bool(shapes))
         self.shape_box.setTitle(

@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QObject, Qt, Signal
+from PySide6.QtGui import QFont, QIcon, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -51,6 +51,7 @@ __all__ = ["COLUMNS", "ShapeListPanel"]
 #: Columns of the shape list.
 COLUMNS = ("Shape", "Type", "Group", "Lock")
 _ID_ROLE = Qt.ItemDataRole.UserRole + 1
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable
 
 
 class ShapeListPanel(QWidget):
@@ -65,6 +66,11 @@ class ShapeListPanel(QWidget):
         self.session = session
         self.canvas = canvas
         self._syncing = False
+        #: Row of each shape id, the shape it shows, and the ids in row order.
+        self._rows: dict[int, QTreeWidgetItem] = {}
+        self._shown: dict[int, Shape] = {}
+        self._ids: tuple[int, ...] = ()
+        self._swatches: dict[tuple[int, int, int], QIcon] = {}
 
         self.tree = QTreeWidget(self)
         self.tree.setObjectName("shapeList")
@@ -113,9 +119,9 @@ class ShapeListPanel(QWidget):
         self.tree.itemChanged.connect(self._on_tree_item_changed)
         self.tree.itemDoubleClicked.connect(self._on_tree_item_double_clicked)
         self.labels.itemDoubleClicked.connect(self._on_labels_item_double_clicked)
-        session.document_changed.connect(self._on_session_shapes_changed)
+        session.document_changed.connect(self._on_session_document_changed)
         session.shapes_changed.connect(self._on_session_shapes_changed)
-        session.class_table_changed.connect(self._on_session_shapes_changed)
+        session.class_table_changed.connect(self._on_session_class_table_changed)
         session.selection_changed.connect(self._on_session_selection_changed)
         session.view_state_changed.connect(self._on_session_view_state_changed)
         self._on_session_shapes_changed()
@@ -129,45 +135,67 @@ class ShapeListPanel(QWidget):
         return shape.label, (255, 0, 255)
 
     def _on_session_shapes_changed(self) -> None:
-        """Rebuild the rows (cheap: a few hundred shapes at most per image in practice)."""
+        """Update the rows: only the changed shapes' rows when the ids are the same (an edit, an
+        undo of one), every row when shapes came or went or another image was opened."""
         self._syncing = True
         try:
-            self.tree.clear()
             state = self.session.state
-            italic = QFont(self.tree.font())
-            italic.setItalic(True)
-            items = []
-            for sid, shape in zip(state.ids, state.shapes, strict=True):
-                name, color = self._display(shape)
-                predicted = is_prediction(shape)
-                item = QTreeWidgetItem(
-                    [
-                        f"{name}  (prediction)" if predicted else name,
-                        shape.shape_type,
-                        "" if shape.group_id is None else str(shape.group_id),
-                        "",
-                    ]
-                )
-                item.setData(0, _ID_ROLE, sid)
-                item.setIcon(0, swatch(color))
-                item.setFlags(
-                    Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable
-                )
-                tip = f"{shape.label} · {shape.shape_type} · {len(shape.points)} points"
-                if shape.description:
-                    tip += f"\n{shape.description}"
-                item.setToolTip(0, tip)
-                if predicted:
-                    item.setFont(0, italic)
-                items.append(item)
-            self.tree.addTopLevelItems(items)
-            self._apply_view_state()
+            if state.ids == self._ids and len(self._rows) == len(state.ids):
+                for sid, shape in zip(state.ids, state.shapes, strict=True):
+                    if self._shown.get(sid) is not shape:
+                        self._fill_item(self._rows[sid], sid, shape)
+            else:
+                self.tree.clear()
+                self._rows = {}
+                items = []
+                for sid, shape in zip(state.ids, state.shapes, strict=True):
+                    item = QTreeWidgetItem()
+                    item.setData(0, _ID_ROLE, sid)
+                    item.setFlags(_ROW_FLAGS)
+                    self._fill_item(item, sid, shape)
+                    self._set_checks(item, sid, fresh=True)  # before insertion: no signal per row
+                    self._rows[sid] = item
+                    items.append(item)
+                self.tree.addTopLevelItems(items)
+                self._ids = state.ids
+            self._shown = dict(zip(state.ids, state.shapes, strict=True))
             self._apply_selection()
             self._fill_labels(state.shapes)
             n = len(state.shapes)
             self.count_label.setText(f"{n} shape{'s' if n != 1 else ''}" if n else "No shapes")
         finally:
             self._syncing = False
+
+    def _fill_item(self, item: QTreeWidgetItem, sid: int, shape: Shape) -> None:
+        name, color = self._display(shape)
+        predicted = is_prediction(shape)
+        item.setText(0, f"{name}  (prediction)" if predicted else name)
+        item.setText(1, shape.shape_type)
+        item.setText(2, "" if shape.group_id is None else str(shape.group_id))
+        item.setIcon(0, self._swatch(color))
+        tip = f"{shape.label} · {shape.shape_type} · {len(shape.points)} points"
+        if shape.description:
+            tip += f"\n{shape.description}"
+        item.setToolTip(0, tip)
+        font = QFont(self.tree.font())
+        font.setItalic(predicted)
+        item.setFont(0, font)
+
+    def _swatch(self, color: tuple[int, int, int]) -> QIcon:
+        icon = self._swatches.get(color)
+        if icon is None:
+            icon = self._swatches[color] = swatch(color)
+        return icon
+
+    def _on_session_document_changed(self) -> None:
+        """Another image: every row anew (ids of two images may coincide)."""
+        self._ids = ()
+        self._on_session_shapes_changed()
+
+    def _on_session_class_table_changed(self) -> None:
+        """Other names or colours: every row is redrawn."""
+        self._shown = {}
+        self._on_session_shapes_changed()
 
     def _fill_labels(self, shapes: tuple[Shape, ...]) -> None:
         self.labels.clear()
@@ -182,25 +210,45 @@ class ShapeListPanel(QWidget):
             item.setToolTip(f"label {label!r}: {counts[label]} shape(s); double-click selects them")
             self.labels.addItem(item)
 
+    def _set_checks(self, item: QTreeWidgetItem, sid: int, fresh: bool = False) -> None:
+        """Visibility and lock check boxes (a fresh row gets both: no state = no check box)."""
+        session = self.session
+        hidden = Qt.CheckState.Unchecked if session.is_hidden(sid) else Qt.CheckState.Checked
+        locked = Qt.CheckState.Checked if session.is_locked(sid) else Qt.CheckState.Unchecked
+        if fresh or item.checkState(0) != hidden:
+            item.setCheckState(0, hidden)
+        if fresh or item.checkState(3) != locked:
+            item.setCheckState(3, locked)
+
     def _apply_view_state(self) -> None:
         for item in self._items():
-            sid = int(item.data(0, _ID_ROLE))
-            hidden, locked = self.session.is_hidden(sid), self.session.is_locked(sid)
-            item.setCheckState(0, Qt.CheckState.Unchecked if hidden else Qt.CheckState.Checked)
-            item.setCheckState(3, Qt.CheckState.Checked if locked else Qt.CheckState.Unchecked)
+            self._set_checks(item, int(item.data(0, _ID_ROLE)))
 
     def _apply_selection(self) -> None:
-        selection = self.session.selection
-        first: QTreeWidgetItem | None = None
-        for item in self._items():
-            chosen = int(item.data(0, _ID_ROLE)) in selection
-            item.setSelected(chosen)
-            if chosen and first is None:
-                first = item
+        """Select the session's shapes in ONE selection-model call (row by row is quadratic:
+        minutes for thousands of shapes)."""
+        chosen = self.session.selection
+        ids = self.session.shape_ids
+        model = self.tree.model()
+        last = len(COLUMNS) - 1
+        selection = QItemSelection()
+        start = -1
+        for row, sid in enumerate((*ids, None)):
+            inside = sid is not None and sid in chosen
+            if inside and start < 0:
+                start = row
+            elif not inside and start >= 0:
+                selection.select(model.index(start, 0), model.index(row - 1, last))
+                start = -1
+        self.tree.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        first = next((row for row, sid in enumerate(ids) if sid in chosen), None)
         if first is not None:
-            self.tree.scrollToItem(first)
+            item = self.tree.topLevelItem(first)
+            if item is not None:
+                self.tree.scrollToItem(item)
 
     def _items(self) -> list[QTreeWidgetItem]:
+        """Rows in order."""
         return [item for i in range(self.tree.topLevelItemCount()) if (item := self.tree.topLevelItem(i))]
 
     # ------------------------------------------------------------------ session -> view
