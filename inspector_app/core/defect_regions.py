@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from inspector_app.core.annotations import Shape
 
-__all__ = ["SORT_KEYS", "Region", "prediction_regions", "shape_regions", "sort_regions"]
+__all__ = ["SORT_KEYS", "Region", "find_regions", "prediction_regions", "shape_regions", "sort_regions"]
 
 #: Orders offered by :func:`sort_regions`.
 SORT_KEYS = ("area_desc", "area_asc", "confidence_desc", "confidence_asc", "position")
@@ -59,40 +59,80 @@ def prediction_regions(
     labels: Sequence[str],
     confidence: npt.ArrayLike | None = None,
     min_area: int = 1,
+    limit: int | None = None,
 ) -> list[Region]:
+    """The regions of :func:`find_regions` without their total."""
+    return find_regions(mask, labels, confidence, min_area, limit)[0]
+
+
+def find_regions(
+    mask: npt.ArrayLike,
+    labels: Sequence[str],
+    confidence: npt.ArrayLike | None = None,
+    min_area: int = 1,
+    limit: int | None = None,
+) -> tuple[list[Region], int]:
     """Regions of a class mask (value = index into ``labels``; 0 = background), in class order.
 
     ``confidence``: HxW per-pixel confidence of the predicted class, float 0..1 or uint8 0..255.
-    Regions smaller than ``min_area`` pixels are left out.
+    Regions smaller than ``min_area`` pixels are left out. With ``limit`` only the ``limit``
+    largest regions are returned (still in class order): a speckled mask of a weak model can hold
+    tens of thousands of regions, which no list and no person can use. Returns (regions, how many
+    there are in all).
     """
-    arr = np.ascontiguousarray(np.asarray(mask), dtype=np.uint8)
-    if arr.ndim != 2:
-        raise ValueError(f"expected an HxW class mask, got shape {arr.shape}")
-    conf: np.ndarray | None = None
-    if confidence is not None:
-        conf = np.asarray(confidence)
-        if conf.shape != arr.shape:
-            raise ValueError(f"confidence shape {conf.shape} differs from the mask's {arr.shape}")
-        scale = 255.0 if conf.dtype == np.uint8 else 1.0
-    regions: list[Region] = []
-    present = [int(c) for c in np.unique(arr) if c != 0]
-    for c in present:
+    arr, conf = _checked(mask, confidence)
+    scale = 255.0 if conf is not None and conf.dtype == np.uint8 else 1.0
+    rows: list[tuple[int, np.ndarray, np.ndarray | None]] = []  # (class, stats Nx5 in image coords, means)
+    for c in (int(v) for v in np.unique(arr) if v != 0):
         binary = (arr == c).view(np.uint8)
         x0, y0, w0, h0 = cv2.boundingRect(binary)
         box = binary[y0 : y0 + h0, x0 : x0 + w0]
         count, labelled, stats, _centroids = cv2.connectedComponentsWithStats(box, connectivity=8)
-        sums = None
+        stats = stats[1:].astype(np.int64)
+        stats[:, 0] += x0
+        stats[:, 1] += y0
+        means = None
         if conf is not None:
             part = conf[y0 : y0 + h0, x0 : x0 + w0].astype(np.float64) / scale
-            sums = np.bincount(labelled.ravel(), weights=part.ravel(), minlength=count)
+            sums = np.bincount(labelled.ravel(), weights=part.ravel(), minlength=count)[1:]
+            means = sums / np.maximum(stats[:, 4], 1)
+        keep = stats[:, 4] >= min_area
+        rows.append((c, stats[keep], means[keep] if means is not None else None))
+    total = sum(len(st) for _c, st, _m in rows)
+    if limit is not None:
+        areas = np.concatenate([st[:, 4] for _c, st, _m in rows]) if rows else np.zeros(0, np.int64)
+        if len(areas) > limit:
+            # The limit-th largest area; ties at the threshold are cut in class order.
+            threshold = np.partition(areas, len(areas) - limit)[len(areas) - limit] if limit > 0 else np.inf
+            budget = limit - int(np.count_nonzero(areas > threshold))
+            trimmed = []
+            for c, st, means in rows:
+                above = st[:, 4] > threshold
+                at = np.flatnonzero(st[:, 4] == threshold)[: max(budget, 0)]
+                budget -= len(at)
+                chosen = above.copy()
+                chosen[at] = True
+                trimmed.append((c, st[chosen], means[chosen] if means is not None else None))
+            rows = trimmed
+    regions: list[Region] = []
+    for c, st, means in rows:
         label = labels[c] if c < len(labels) else str(c)
-        for k in range(1, count):
-            x, y, w, h, area = (int(v) for v in stats[k])
-            if area < min_area:
-                continue
-            mean = float(sums[k] / area) if sums is not None else None
-            regions.append(Region(c, label, float(area), (x + x0, y + y0, w, h), "prediction", mean))
-    return regions
+        for k, (x, y, w, h, area) in enumerate(st.tolist()):
+            mean = float(means[k]) if means is not None else None
+            regions.append(Region(c, label, float(area), (x, y, w, h), "prediction", mean))
+    return regions, total
+
+
+def _checked(mask: npt.ArrayLike, confidence: npt.ArrayLike | None) -> tuple[np.ndarray, np.ndarray | None]:
+    arr = np.ascontiguousarray(np.asarray(mask), dtype=np.uint8)
+    if arr.ndim != 2:
+        raise ValueError(f"expected an HxW class mask, got shape {arr.shape}")
+    if confidence is None:
+        return arr, None
+    conf = np.asarray(confidence)
+    if conf.shape != arr.shape:
+        raise ValueError(f"confidence shape {conf.shape} differs from the mask's {arr.shape}")
+    return arr, conf
 
 
 def _polygon_area(points: Sequence[tuple[float, float]]) -> float:

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector_app.core.defect_regions import Region, prediction_regions, shape_regions, sort_regions
+from inspector_app.core.defect_regions import Region, find_regions, shape_regions, sort_regions
 from inspector_app.editing import AnnotationSession
 from inspector_app.widgets.legend import swatch
 
@@ -48,6 +48,9 @@ __all__ = ["COLUMNS", "NEXT_REGION_KEY", "PREVIOUS_REGION_KEY", "SORT_CHOICES", 
 NEXT_REGION_KEY = "G"
 PREVIOUS_REGION_KEY = "Shift+G"
 COLUMNS = ("Class", "Src", "Area px", "Conf.", "Box (x, y, w×h)")
+#: At most this many predicted regions are listed (the largest): a speckled prediction of a weak
+#: model has tens of thousands, which would take seconds to list and paint and help nobody.
+MAX_LISTED = 500
 SORT_CHOICES = (
     ("Largest first", "area_desc"),
     ("Smallest first", "area_asc"),
@@ -75,6 +78,7 @@ class DefectNavigator(QWidget):
         self._mask: np.ndarray | None = None
         self._confidence: np.ndarray | None = None
         self._predicted: list[Region] = []
+        self._total = 0
         self.regions: list[Region] = []
 
         self.sort_combo = QComboBox(self)
@@ -135,7 +139,10 @@ class DefectNavigator(QWidget):
         per-pixel confidence of its classes (float 0..1 or uint8 0..255)."""
         self._mask = mask
         self._confidence = confidence
-        self._predicted = [] if mask is None else prediction_regions(mask, self._labels(), confidence)
+        if mask is None:
+            self._predicted, self._total = [], 0
+        else:
+            self._predicted, self._total = find_regions(mask, self._labels(), confidence, limit=MAX_LISTED)
         self._rebuild()
 
     def _on_session_shapes_changed(self) -> None:
@@ -185,6 +192,8 @@ class DefectNavigator(QWidget):
         predicted = sum(1 for r in self.regions if r.source == "prediction")
         tiny = sum(1 for r in self.regions if r.source == "prediction" and r.extent < 8)
         parts = [f"{predicted} predicted region{'s' if predicted != 1 else ''}"]
+        if self._total > predicted:
+            parts = [f"the {predicted:,} largest of {self._total:,} predicted regions"]
         if tiny:
             parts.append(f"{tiny} smaller than 8 px")
         annotated = len(self.regions) - predicted

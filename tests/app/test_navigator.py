@@ -131,3 +131,20 @@ def test_real_aluminium_pinholes(qtbot: QtBot, aluminum_dir: Path) -> None:
     assert "pinhole" in names and "contamination" in names
     assert canvas.markers.tiny_count() >= 1
     assert nav.go_to(names.index("pinhole")) and canvas.zoom() >= 1.0
+
+
+def test_a_speckled_prediction_lists_only_the_largest(qtbot: QtBot, tmp_path: Path) -> None:
+    from inspector_app.widgets.defect_navigator import MAX_LISTED
+
+    session = AnnotationSession(TABLE)
+    canvas = CanvasView()
+    qtbot.addWidget(canvas)
+    canvas.set_image(np.zeros((H, W, 3), np.uint8))
+    nav = DefectNavigator(canvas, session)
+    qtbot.addWidget(nav)
+    rng = np.random.default_rng(0)
+    mask = ((rng.random((H, W)) < 0.3) * 4).astype(np.uint8)
+    nav.set_prediction(mask)
+    assert len(nav.regions) == MAX_LISTED == nav.table.rowCount()
+    assert "largest of" in nav.caption.text()
+    assert len(canvas.markers._regions) == MAX_LISTED

@@ -57,3 +57,19 @@ def test_sorting_and_shape_regions() -> None:
     assert (found[0].area, found[0].source, found[0].shape_index) == (40.0, "annotation", 0)
     assert found[1].area == pytest.approx(np.pi * 25) and found[1].bbox == (0.0, 0.0, 10.0, 10.0)
     assert found[2].class_index == -1 and found[2].area == 0.0
+
+
+def test_limit_keeps_the_largest_regions_and_counts_them_all() -> None:
+    from inspector_app.core.defect_regions import find_regions
+
+    rng = np.random.default_rng(3)
+    mask = ((rng.random((120, 160)) < 0.3) * 2).astype(np.uint8)  # pinhole speckle
+    mask[10:30, 10:40] = 1  # one big dent
+    everything, total = find_regions(mask, LABELS)
+    assert total == len(everything) > 300
+    few, total_again = find_regions(mask, LABELS, limit=50)
+    assert total_again == total and len(few) == 50
+    assert few[0].label == "dent" and few[0].area == 600
+    smallest_kept = min(r.area for r in few)
+    assert sum(1 for r in everything if r.area > smallest_kept) <= 50
+    assert find_regions(mask, LABELS, limit=0)[0] == []
