@@ -164,6 +164,8 @@ class FileListPanel(QWidget):
         # These guards are connected before the view's own, so they run first.
         self._guard = 0
         self._last_source_row: int | None = None
+        #: True while the panel changes its own filter (select_row): no image follows it.
+        self._no_follow = False
         for before, after in (
             (self.proxy.rowsAboutToBeRemoved, self.proxy.rowsRemoved),
             (self.proxy.layoutAboutToBeChanged, self.proxy.layoutChanged),
@@ -256,10 +258,10 @@ class FileListPanel(QWidget):
         self.filter_changed.emit(self.proxy.rowCount(), self.model.rowCount())
 
     def _on_search_text_changed(self, _text: str) -> None:
-        self._on_filter_changed(follow=True)
+        self._on_filter_changed(follow=not self._no_follow)
 
     def _on_filter_combo_changed(self, _index: int) -> None:
-        self._on_filter_changed(follow=True)
+        self._on_filter_changed(follow=not self._no_follow)
 
     def current_is_visible(self) -> bool:
         """True when the image on screen is in the filtered list (or none is on screen)."""
@@ -331,8 +333,13 @@ class FileListPanel(QWidget):
             return False
         proxy_row = self.proxy.proxy_row(source_row)
         if proxy_row < 0:
-            self.search.clear()
-            self.set_filter("all")
+            # Widening the filter to reach the row must not open another image on the way.
+            self._no_follow = True
+            try:
+                self.search.clear()
+                self.set_filter("all")
+            finally:
+                self._no_follow = False
             proxy_row = self.proxy.proxy_row(source_row)
         self._select_proxy_row(proxy_row)
         return True

@@ -96,3 +96,16 @@ def test_ng_filter_that_hides_the_image_moves_to_the_first_ng(panel: FileListPan
     # A filter that still shows the image on screen leaves it alone.
     panel.set_filter("all")
     assert name(panel) == "2.png"
+
+
+def test_selecting_a_hidden_row_opens_only_that_row(panel: FileListPanel) -> None:
+    """select_row widens the filter to reach a hidden row: no other image opens on the way (the
+    image on screen may itself be hidden already, e.g. reviewed under "Unreviewed")."""
+    panel.search.setText("1")  # 1.png, 10.png, 11.png; 1.png on screen
+    panel.set_filter("unreviewed")
+    panel.model.set_review("1.png", ReviewRecord("1.png", "OK"))  # hides the image on screen
+    assert name(panel) == "1.png"
+    opened: list[int] = []
+    panel.current_changed.connect(opened.append)
+    assert panel.select_row(2)  # 3.png: hidden by the search
+    assert opened == [2] and name(panel) == "3.png"
