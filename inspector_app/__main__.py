@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inspector_app import __version__
+from inspector_app.core.cli_paths import path_arg
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,10 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Use 'defect-inspector predict --help' for headless batch prediction.",
     )
     parser.add_argument(
-        "path", nargs="?", type=Path, help="image, folder or project folder (default: the bundled demo)"
+        "path", nargs="?", type=path_arg, help="image, folder or project folder (default: the bundled demo)"
     )
     parser.add_argument(
-        "--model", type=Path, help="ONNX model to predict with (default: the project's, else the bundled one)"
+        "--model",
+        type=path_arg,
+        help="ONNX model to predict with (default: the project's, else the bundled one)",
     )
     parser.add_argument(
         "--screenshot",

@@ -17,7 +17,7 @@ made by a person (:func:`touched`) drops the key, as does confirming the shape.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -28,6 +28,7 @@ from inspector_app.core.annotations import Point, Shape
 __all__ = [
     "CLOSED_TYPES",
     "PREDICTION_FLAG",
+    "EditImageFlagsCommand",
     "EditShapesCommand",
     "EditState",
     "StateTarget",
@@ -112,6 +113,32 @@ class EditShapesCommand(QUndoCommand):
     def undo(self) -> None:
         """Restore the state before the edit."""
         self._target._apply_state(self.before, self._selection_before)
+
+
+class ImageFlagsTarget(Protocol):
+    """What an image-flags command applies its values to (the session)."""
+
+    def _apply_image_flags(self, flags: Mapping[str, bool]) -> None: ...
+
+
+class EditImageFlagsCommand(QUndoCommand):
+    """One undoable change of an image's own flags (LabelMe's top-level ``flags``)."""
+
+    def __init__(
+        self, target: ImageFlagsTarget, before: Mapping[str, bool], after: Mapping[str, bool]
+    ) -> None:
+        super().__init__("Change image flags")
+        self._target = target
+        self.before = dict(before)
+        self.after = dict(after)
+
+    def redo(self) -> None:
+        """Apply the new flags."""
+        self._target._apply_image_flags(self.after)
+
+    def undo(self) -> None:
+        """Restore the flags before the edit."""
+        self._target._apply_image_flags(self.before)
 
 
 # ------------------------------------------------------------------------ pure shape operations

@@ -1,11 +1,13 @@
-"""Tools that create: shape drawing (polygon, rectangle, circle, linestrip, line, point) and the
-brush/eraser (gestures listed in :mod:`inspector_app.canvas.tools`)."""
+"""Tools that create: shape drawing (polygon, rectangle, circle, linestrip, line, point), freehand
+polygons and the brush/eraser (gestures listed in :mod:`inspector_app.canvas.tools`)."""
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING
 
+import cv2
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem
@@ -17,7 +19,7 @@ from inspector_app.core.annotations import Shape
 if TYPE_CHECKING:
     from inspector_app.canvas.tool_host import ToolHost
 
-__all__ = ["BrushTool", "DrawTool"]
+__all__ = ["BrushTool", "DrawTool", "FreehandTool"]
 
 CLOSE_PX = 8.0  # clicking this close (screen px) to the first vertex closes a polygon
 DRAG_PX = 3.0
@@ -176,6 +178,108 @@ class DrawTool(BaseTool):
     def zoom_changed(self) -> None:
         if self._preview is not None:
             self._preview.set_pixel_size(self.view.pixel_size())
+
+
+#: Freehand: a new point every this many screen pixels of mouse travel.
+FREEHAND_STEP_PX = 2.0
+#: Freehand: the outline is simplified to within this many screen pixels (at least 0.5 image px).
+FREEHAND_TOLERANCE_PX = 1.5
+
+
+class FreehandTool(BaseTool):
+    """Press, drag around the defect, release: the trace becomes ONE polygon, simplified."""
+
+    name = "freehand"
+
+    def __init__(self, view: ToolHost) -> None:
+        super().__init__(view)
+        self._trace: list[QPointF] = []
+        self._last_screen = QPointF()
+        self._preview: ShapeItem | None = None
+
+    def cursor(self) -> Qt.CursorShape:
+        return Qt.CursorShape.CrossCursor
+
+    def press(self, event: QMouseEvent, pos: QPointF) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self.view.session is None:
+            return
+        self._trace = [self.view.clamp(pos)]
+        self._last_screen = event.position()
+
+    def move(self, event: QMouseEvent, pos: QPointF) -> None:
+        if not self._trace or not event.buttons() & Qt.MouseButton.LeftButton:
+            return
+        d = event.position() - self._last_screen
+        if math.hypot(d.x(), d.y()) < FREEHAND_STEP_PX:
+            return
+        self._last_screen = event.position()
+        self._trace.append(self.view.clamp(pos))
+        self._show_preview()
+
+    def _show_preview(self) -> None:
+        pts = tuple((p.x(), p.y()) for p in self._trace)
+        if len(pts) < 2:
+            return
+        shape = Shape(label="", points=pts, shape_type="linestrip")
+        label, session = self.view.current_label, self.view.session
+        if label and session is not None and label in session.class_table:
+            info = session.class_table.by_label(label)
+            style = ShapeStyle(info.color, info.name)
+        else:
+            style = ShapeStyle((255, 215, 0), "new")
+        if self._preview is None:
+            self._preview = ShapeItem(0, shape, style)
+            self._preview.setZValue(2e7)
+            self._preview.set_tag_visible(False)
+            self.view.scene().addItem(self._preview)
+        else:
+            self._preview.set_shape(shape, style)
+            self._preview.set_tag_visible(False)
+        self._preview.set_pixel_size(self.view.pixel_size())
+
+    def release(self, event: QMouseEvent, pos: QPointF) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or not self._trace:
+            return
+        trace = [(p.x(), p.y()) for p in self._trace]
+        self.reset()
+        points = simplify_trace(trace, max(0.5, FREEHAND_TOLERANCE_PX * self.view.pixel_size()))
+        if len(points) < 3:
+            return
+        session = self.view.session
+        label = self.view.request_label()
+        if session is None or not label:
+            return
+        session.add_shape(Shape(label=label, points=points, shape_type="polygon"))
+
+    def key(self, event: QKeyEvent) -> bool:
+        if event.key() == Qt.Key.Key_Escape and self._trace:
+            self.reset()
+            return True
+        return False
+
+    def cancel_or_commit(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._trace = []
+        if self._preview is not None:
+            self.view.scene().removeItem(self._preview)
+            self._preview = None
+
+    def deactivate(self) -> None:
+        self.reset()
+
+
+def simplify_trace(points: list[tuple[float, float]], tolerance: float) -> tuple[tuple[float, float], ...]:
+    """A closed mouse trace as a polygon within ``tolerance`` image px (Douglas-Peucker);
+    () when it encloses (almost) no area."""
+    if len(points) < 3:
+        return ()
+    curve = np.asarray(points, dtype=np.float32).reshape(-1, 1, 2)
+    if abs(cv2.contourArea(curve)) < 1.0:
+        return ()
+    simple = cv2.approxPolyDP(curve, float(tolerance), True).reshape(-1, 2)
+    return tuple((round(float(x), 2), round(float(y), 2)) for x, y in simple)
 
 
 class BrushTool(BaseTool):

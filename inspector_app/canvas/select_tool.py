@@ -45,6 +45,9 @@ class SelectTool(BaseTool):
         self._hover: ShapeItem | None = None
         self._rubber: QGraphicsRectItem | None = None
         self._rubber_base: frozenset[int] = frozenset()
+        #: A plain press on a shape of a larger selection keeps the selection (to drag it all);
+        #: released without a drag, the click selects that one shape alone.
+        self._click_only: int | None = None
 
     # ------------------------------------------------------------------ helpers
     def _clear_picked(self, keep: ShapeItem | None = None) -> None:
@@ -72,6 +75,7 @@ class SelectTool(BaseTool):
         shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
         ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
         self._press, self._press_screen, self._moved = QPointF(pos), event.position(), False
+        self._click_only = None
         found = self.view.hit_test(pos)
         if found is None:
             self._mode = "rubber"
@@ -104,6 +108,8 @@ class SelectTool(BaseTool):
             session.set_selection(session.selection | {sid})
         elif sid not in session.selection:
             session.set_selection([sid])
+        elif len(session.selection) > 1:
+            self._click_only = sid
         self._mode = "move"
 
     def _start_vertex_drag(self, item: ShapeItem, handle: int) -> None:
@@ -195,6 +201,8 @@ class SelectTool(BaseTool):
             delta = pos - self._press
             live = set(session.selection) & set(session.shape_ids)
             session.move_shapes(live, delta.x(), delta.y())
+        elif mode == "move" and self._click_only is not None and self._click_only in session.shape_ids:
+            session.set_selection([self._click_only])
         elif mode == "rubber" and self._rubber is not None:
             rect = self._rubber.rect()
             self.view.scene().removeItem(self._rubber)
@@ -207,6 +215,7 @@ class SelectTool(BaseTool):
             session.set_selection(self._rubber_base | set(inside))
         self._item = None
         self._orig = None
+        self._click_only = None
 
     def _end_macro(self) -> None:
         session = self.view.session

@@ -87,6 +87,7 @@ class ShapeItem(QGraphicsItem):
         self.on_hover_changed: Callable[[ShapeItem], None] | None = None
         self._geo = QRectF()
         self._draw_as: str | None = None
+        self._outline_only = False
         self.annotation = shape
         self.style = style
         self.set_shape(shape, style)
@@ -124,6 +125,19 @@ class ShapeItem(QGraphicsItem):
         if px != self._px:
             self.prepareGeometryChange()
             self._px = px
+
+    def set_outline_only(self, outline_only: bool) -> None:
+        """Draw closed shapes as outlines over a dark halo, without fill (over a filled
+        prediction of the same colours the two stay apart); selected/hovered shapes keep a
+        light fill so that what is picked still reads as an area."""
+        if outline_only != self._outline_only:
+            self._outline_only = outline_only
+            self.update()
+
+    @property
+    def outline_only(self) -> bool:
+        """True while drawn as an outline without fill."""
+        return self._outline_only
 
     def set_state(self, selected: bool, locked: bool) -> None:
         """Selection and lock state (selected unlocked shapes show handles)."""
@@ -334,7 +348,12 @@ class ShapeItem(QGraphicsItem):
         if is_prediction(shape):  # unconfirmed model output: long dashes, visible at any zoom
             pen.setDashPattern([4.0, 3.0])
         fill = QColor(color)
-        fill.setAlpha(110 if self._selected else 85 if self._hover else 55)
+        if self._outline_only:
+            fill.setAlpha(70 if self._selected else 45 if self._hover else 0)
+            if kind in ("polygon", "oriented_rectangle", "rectangle", "circle") and not dense:
+                self._paint_halo(painter, kind, width + 3.0)
+        else:
+            fill.setAlpha(110 if self._selected else 85 if self._hover else 55)
         wide = QColor(color)
         wide.setAlpha(120)
         wide_pen = QPen(
@@ -384,6 +403,24 @@ class ShapeItem(QGraphicsItem):
                 self._paint_selection_box(painter)
             else:
                 self._paint_handles(painter, color)
+
+    def _paint_halo(self, painter: QPainter, kind: str, width: float) -> None:
+        """A dark band under the outline: it separates the line from a same-coloured overlay."""
+        halo = QPen(QColor(10, 10, 10, 190), width)
+        halo.setCosmetic(True)
+        halo.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(halo)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if kind in ("polygon", "oriented_rectangle"):
+            if self._draw_as == "polyline":
+                painter.drawPolyline(self._outline)
+            else:
+                painter.drawPolygon(self._outline)
+        elif kind == "rectangle" and len(self._points) == 2:
+            painter.drawRect(QRectF(QPointF(*self._points[0]), QPointF(*self._points[1])).normalized())
+        elif kind == "circle" and len(self._points) == 2:
+            r = geo.circle_radius(self.annotation.points)
+            painter.drawEllipse(QPointF(*self._points[0]), r, r)
 
     def is_tiny(self) -> bool:
         """Smaller than TINY_PX on screen: handles would hide it, so a box marks the selection

@@ -37,6 +37,7 @@ class ShapeLayer(QObject):
         self._px = 1.0
         self._shown = True
         self._classes: frozenset[int] | None = None
+        self._outline_only = False
 
     # ------------------------------------------------------------------ binding
     def bind(self, session: AnnotationSession) -> None:
@@ -85,6 +86,7 @@ class ShapeLayer(QObject):
                 item = ShapeItem(sid, shape, self._style(shape.label))
                 item.set_pixel_size(self._px)
                 item.on_hover_changed = self._on_item_hover_changed
+                item.set_outline_only(self._outline_only)
                 self._items[sid] = item
                 self._scene.addItem(item)
             elif item.annotation is not shape or item.pos() != QPointF(0, 0):
@@ -129,6 +131,12 @@ class ShapeLayer(QObject):
         for item in self._order:
             item.set_pixel_size(px)
         self.layout_tags()
+
+    def set_outline_only(self, outline_only: bool) -> None:
+        """Draw every shape as an outline without fill (see :meth:`ShapeItem.set_outline_only`)."""
+        self._outline_only = outline_only
+        for item in self._order:
+            item.set_outline_only(outline_only)
 
     def set_shown(self, shown: bool) -> None:
         """Show or hide all shapes (layer mode)."""

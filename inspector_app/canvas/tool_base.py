@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TOOLS", "BaseTool"]
 
-TOOLS = ("select", "polygon", "rectangle", "circle", "linestrip", "line", "point", "brush", "eraser")
+TOOLS = (
+    "select", "polygon", "freehand", "rectangle", "circle", "linestrip", "line", "point", "brush", "eraser",
+)  # fmt: skip
 
 
 class BaseTool:

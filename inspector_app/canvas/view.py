@@ -10,12 +10,17 @@ API (the station's side)::
     view.set_overlay_opacity(0.5)              # item opacity: free, no re-colouring
     view.set_visible_classes({1, 2} | None)    # overlay: palette indices; shapes: indices of the
                                                # session's class table (same table in the station)
-    view.set_layer_mode("prediction" | "annotation" | "both")
-    view.set_tool("select" | "polygon" | "rectangle" | "circle" | "linestrip" | "line" | "point"
+    view.set_layer_mode("prediction" | "annotation" | "both")   # both: annotations as outlines
+    view.set_outline_in_both(True | False)     # over a shown prediction (False: filled too)
+    view.set_tool("select" | "polygon" | "freehand" | "rectangle" | "circle" | "linestrip" | "line" | "point"
                   | "brush" | "eraser");  view.set_brush_radius(px)
     view.set_current_label(label | None)       # None: ask with LabelDialog after each new shape
     view.label_provider = fn(table, current) -> label | None   # default: LabelDialog.ask
     view.fit(); view.zoom_1to1(); view.zoom(); view.set_zoom(z, anchor=None)  # screen px / image px
+    view.fit_width(); view.zoom_by(+1 | -1)    # labelme's Ctrl+Shift+F, Ctrl++ / Ctrl+-
+    view.zoom_to_rect((x, y, w, h), min_scale=1.0)   # centre a region, at least 1:1
+    view.set_region_markers([((x, y, w, h), rgb), ...])  # rings around regions too small to see
+    view.set_current_region((x, y, w, h) | None)         # dashed frame (the navigator's region)
     view.commit_pending()                      # brush strokes -> session (also on Enter/tool switch)
     signals: cursor_moved(QPointF | None) (image coords), zoom_changed(float), tool_changed(str)
 
@@ -23,20 +28,23 @@ Mouse: wheel zooms at the cursor; middle-drag or Space+left-drag pans. Keys: Ent
 polygon/linestrip or commits brush strokes, Esc cancels, Delete removes the selected vertices (if
 any) else the selected shapes, Ctrl+D duplicates, Ctrl+A selects all, [ and ] change the brush
 radius; Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y / Ctrl+C / Ctrl+V work here too when the window has no
-actions with those shortcuts (window actions win). The editing gestures are listed in
+actions with those shortcuts (window actions win); copy and paste go through the system clipboard
+as labelme JSON (:mod:`inspector_app.editing.clipboard`). Right click opens the context menu of
+what is under the cursor (:mod:`inspector_app.canvas.context_menu`). The editing gestures are listed in
 :mod:`inspector_app.canvas.tools`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QMouseEvent, QWheelEvent
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtGui import QColor, QContextMenuEvent, QKeyEvent, QKeySequence, QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QMenu, QWidget
 
+from inspector_app.canvas.context_menu import build_context_menu
 from inspector_app.canvas.layers import (
     DisplayImage,
     OverlayPyramid,
@@ -44,11 +52,13 @@ from inspector_app.canvas.layers import (
     PyramidItem,
     prepare_display,
 )
+from inspector_app.canvas.markers import RegionMarkerItem
 from inspector_app.canvas.shape_item import Hit, ShapeItem
 from inspector_app.canvas.shape_layer import ShapeLayer
 from inspector_app.canvas.tools import TOOLS, BaseTool, make_tool
 from inspector_app.core.classes import ClassTable
 from inspector_app.editing import AnnotationSession
+from inspector_app.editing.clipboard import copy_to_clipboard, paste_from_clipboard
 from inspector_app.widgets.label_dialog import LabelDialog
 
 __all__ = ["LAYER_MODES", "TOOLS", "CanvasView"]
@@ -87,22 +97,36 @@ class CanvasView(QGraphicsView):
         self._overlay_item.setZValue(1)
         self.paint_layer = PaintLayerItem()
         self.paint_layer.setZValue(Z_LAYER)
-        for item in (self._image_item, self._overlay_item, self.paint_layer):
+        #: Rings around tiny regions and the navigator's current region (above the overlay,
+        #: below the shapes).
+        self.markers = RegionMarkerItem()
+        self.markers.setZValue(5)
+        for item in (self._image_item, self._overlay_item, self.paint_layer, self.markers):
             self._scene.addItem(item)
         self._image_size = (0, 0)
         self._overlay: OverlayPyramid | None = None
         self._palette: npt.NDArray[np.uint8] = np.zeros((1, 3), np.uint8)
         self._visible: frozenset[int] | None = None
+        self._layer_mode = "both"
+        #: In "both" mode annotations are drawn as outlines over the filled prediction, so the
+        #: two layers never look alike; False keeps their fill (a setting of the station).
+        self._outline_in_both = True
         self.shapes = ShapeLayer(self._scene, self)
         self.session: AnnotationSession | None = None
         self._current_label: str | None = None
         self._last_label: str | None = None
         self.label_provider: Callable[[ClassTable, str | None], str | None] = self._ask_label
+        #: Called with the context menu and the scene point before it is shown: the window adds
+        #: its own actions (see :mod:`inspector_app.canvas.context_menu`).
+        self.context_menu_extender: Callable[[QMenu, QPointF], None] | None = None
+        #: The menu on screen (tests and the window reach it while it is open).
+        self.context_menu: QMenu | None = None
         self.brush_radius = 8.0
         self._space = False
         self._pan_from: QPoint | None = None
         self._tool: BaseTool = make_tool("select", self)
         self._tool.activate()
+        self.set_layer_mode(self._layer_mode)
 
     # ================================================================== image and overlay
     def set_image(self, image: np.ndarray | DisplayImage | None) -> None:
@@ -138,6 +162,12 @@ class CanvasView(QGraphicsView):
             self._palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
         self._overlay = None if mask is None else OverlayPyramid(mask)
         self._refresh_overlay()
+        self.set_layer_mode(self._layer_mode)
+
+    @property
+    def prediction_mask(self) -> npt.NDArray[np.uint8] | None:
+        """The class mask shown as the overlay (None when there is none)."""
+        return self._overlay.mask if self._overlay is not None else None
 
     def set_overlay_opacity(self, opacity: float) -> None:
         """Opacity of the prediction overlay, 0..1 (free: the levels are not recoloured)."""
@@ -153,8 +183,21 @@ class CanvasView(QGraphicsView):
         """'prediction' (overlay only), 'annotation' (shapes only) or 'both'."""
         if mode not in LAYER_MODES:
             raise ValueError(f"layer mode must be one of {LAYER_MODES}, got {mode!r}")
+        self._layer_mode = mode
         self._overlay_item.setVisible(mode != "annotation")
         self.shapes.set_shown(mode != "prediction")
+        # Outlines only where there is a filled prediction to tell them from.
+        self.shapes.set_outline_only(mode == "both" and self._outline_in_both and self._overlay is not None)
+
+    @property
+    def layer_mode(self) -> str:
+        """'prediction', 'annotation' or 'both'."""
+        return self._layer_mode
+
+    def set_outline_in_both(self, outline: bool) -> None:
+        """In "both" mode draw annotations as outlines only (default) or filled like alone."""
+        self._outline_in_both = bool(outline)
+        self.set_layer_mode(self._layer_mode)
 
     def _refresh_overlay(self) -> None:
         if self._overlay is None:
@@ -195,11 +238,57 @@ class CanvasView(QGraphicsView):
         self.set_zoom(max(zoom, MIN_ZOOM))
         self.centerOn(w / 2, h / 2)
 
+    def fit_width(self) -> None:
+        """Image width fills the view (labelme's Ctrl+Shift+F), top edge in view."""
+        h, w = self._image_size
+        if not h or not w:
+            return
+        zoom = (self.viewport().width() - 8) / w
+        self.set_zoom(max(zoom, MIN_ZOOM))
+        port = self.viewport().rect()
+        self.centerOn(w / 2, min(h / 2, port.height() / 2 / self.zoom()))
+
+    def zoom_by(self, steps: float) -> None:
+        """Zoom in (``steps`` > 0) or out by 1.25 per step around the view centre (Ctrl++ / Ctrl+-)."""
+        self.set_zoom(self.zoom() * 1.25**steps)
+
+    def zoom_to_rect(
+        self,
+        rect: QRectF | tuple[float, float, float, float],
+        min_scale: float = 1.0,
+        margin: float = 1.0,
+        max_scale: float = 8.0,
+    ) -> None:
+        """Centre ``rect`` (image coordinates; ``(x, y, w, h)`` or a QRectF) and zoom so that it
+        fills the view with ``margin`` times its size of context on each side, within
+        ``min_scale`` .. ``max_scale`` screen pixels per image pixel: a wide region is shown
+        whole at 1:1 or more, a 3-pixel pinhole magnified but with its surroundings (at most
+        ``max_scale``, never below ``min_scale``)."""
+        r = QRectF(*rect) if isinstance(rect, tuple) else QRectF(rect)
+        port = self.viewport().rect()
+        w = max(r.width(), 1.0) * (1 + 2 * margin)
+        h = max(r.height(), 1.0) * (1 + 2 * margin)
+        fit = min(port.width() / w, port.height() / h)
+        self.set_zoom(max(min(fit, max_scale), min_scale))
+        self.centerOn(r.center())
+
     def zoom_1to1(self) -> None:
         """One image pixel per screen pixel, around the view centre."""
         self.set_zoom(1.0)
 
+    def set_region_markers(
+        self, regions: Sequence[tuple[tuple[float, float, float, float], tuple[int, int, int]]]
+    ) -> None:
+        """Regions ``((x, y, w, h), rgb)`` that get a ring while too small to see (see
+        :mod:`inspector_app.canvas.markers`); [] removes them."""
+        self.markers.set_regions(regions)
+
+    def set_current_region(self, rect: tuple[float, float, float, float] | None) -> None:
+        """Frame one region (the navigator's current one); None removes the frame."""
+        self.markers.set_current(rect)
+
     def _on_zoom_changed(self) -> None:
+        self.markers.set_pixel_size(self.pixel_size())
         self.shapes.set_pixel_size(self.pixel_size())
         self._tool.zoom_changed()
         self.zoom_changed.emit(self.zoom())
@@ -339,6 +428,16 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         self._tool.double_click(event, self.mapToScene(event.position().toPoint()))
 
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Right click: the menu of what is under the cursor (a drawing in progress is kept)."""
+        menu = build_context_menu(self, self.mapToScene(event.pos()))
+        self.context_menu = menu
+        try:
+            menu.exec(event.globalPos())
+        finally:
+            self.context_menu = None
+            menu.deleteLater()
+
     def leaveEvent(self, event: object) -> None:
         self.cursor_moved.emit(None)
 
@@ -377,9 +476,9 @@ class CanvasView(QGraphicsView):
         elif event.matches(QKeySequence.StandardKey.Redo) and stack is not None:
             stack.redo()
         elif event.matches(QKeySequence.StandardKey.Copy):
-            session.copy(session.selection)
+            copy_to_clipboard(session, session.selection)
         elif event.matches(QKeySequence.StandardKey.Paste):
-            session.paste()
+            paste_from_clipboard(session)
         elif event.matches(QKeySequence.StandardKey.SelectAll):
             session.set_selection(it.shape_id for it in self.shapes.items() if self.shapes.editable(it))
         elif event.key() == Qt.Key.Key_D and event.modifiers() == Qt.KeyboardModifier.ControlModifier:

@@ -437,6 +437,40 @@ def _relative_posix(target: str | os.PathLike[str], folder: str | os.PathLike[st
     return relative.replace(os.sep, "/")
 
 
+def relative_image_path(image_file: str | os.PathLike[str], json_path: str | os.PathLike[str]) -> str:
+    """``imagePath`` of a JSON at ``json_path`` annotating ``image_file`` (relative POSIX, as labelme)."""
+    return _relative_posix(image_file, Path(json_path).parent)
+
+
+def for_shown_image(
+    document: Document,
+    image_file: str | os.PathLike[str],
+    json_path: str | os.PathLike[str],
+    size: tuple[int, int] | None = None,
+) -> Document:
+    """``document`` pointing at the image actually shown with it (``imagePath`` relative to the
+    JSON, and ``(height, width)`` when given); the same object when nothing differs.
+
+    A file copied or moved away from its image (``../images/134.jpg`` no longer exists) but paired
+    with the image beside it by name must be saved pointing at that image, else labelme cannot open it.
+    """
+    image_path = relative_image_path(image_file, json_path)
+    height, width = size if size is not None else (document.image_height, document.image_width)
+    if (document.image_path, document.image_height, document.image_width) == (image_path, height, width):
+        return document
+    return Document(
+        image_path=image_path,
+        shapes=document.shapes,
+        image_height=height,
+        image_width=width,
+        version=document.version,
+        flags=document.flags,
+        # Embedded pixels of another image would contradict imagePath: drop them.
+        image_data=document.image_data if document.image_path == image_path else None,
+        extra=document.extra,
+    )
+
+
 def save_document(
     document: Document,
     path: str | os.PathLike[str],

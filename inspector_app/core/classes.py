@@ -13,6 +13,17 @@ File format (the one of ``datasets/aluminum/classes.yaml``)::
 ``line_width`` (default 1) is the stroke width of open shapes (line, linestrip) and of shapes
 drawn as polylines; ``draw_as: polyline`` draws closed shapes of that class (polygon, rectangle,
 oriented_rectangle) as open polylines, the way the aluminium set's authors drew ``ca_shang``.
+
+Flags (optional, like labelme's ``--flags`` / ``--labelflags``; tables without them load as
+before)::
+
+    image_flags: [blurry, needs_second_look]   # check boxes of the whole image (JSON "flags")
+    shape_flags: [occluded]                    # every shape can carry these
+    classes:
+      - {index: 1, label: zhen_kong, name: pinhole, color: "#4363d8", flags: [through_hole]}
+
+A class's ``flags`` are offered for its shapes only, after the table's ``shape_flags``
+(:meth:`ClassTable.flags_for`). Flag names are non-empty strings, unique per list.
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +114,8 @@ class ClassInfo:
     color: RGB
     line_width: int = 1
     draw_as: str | None = None
+    #: Flags offered for shapes of this class (labelme's ``--labelflags``), besides the table's.
+    flags: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The mapping written to classes.yaml / model cards (defaults left out)."""
@@ -116,6 +129,8 @@ class ClassInfo:
             out["line_width"] = self.line_width
         if self.draw_as is not None:
             out["draw_as"] = self.draw_as
+        if self.flags:
+            out["flags"] = list(self.flags)
         return out
 
 
@@ -128,7 +143,7 @@ def _parse_entry(i: int, entry: Any) -> ClassInfo:
     where = _entry_name(i, entry)
     if not isinstance(entry, Mapping):
         raise ClassTableError(f"{where}: expected a mapping, got {type(entry).__name__}")
-    unknown = set(entry) - {"index", "label", "name", "color", "line_width", "draw_as"}
+    unknown = set(entry) - {"index", "label", "name", "color", "line_width", "draw_as", "flags"}
     if unknown:
         raise ClassTableError(f"{where}: unknown key(s) {sorted(map(str, unknown))}")
     index = entry.get("index")
@@ -150,7 +165,19 @@ def _parse_entry(i: int, entry: Any) -> ClassInfo:
     draw_as = entry.get("draw_as")
     if draw_as is not None and draw_as not in DRAW_AS_VALUES:
         raise ClassTableError(f"{where}: 'draw_as' must be one of {list(DRAW_AS_VALUES)}, got {draw_as!r}")
-    return ClassInfo(index, label, name, color, width, draw_as)
+    flags = _flag_list(entry.get("flags"), where)
+    return ClassInfo(index, label, name, color, width, draw_as, flags)
+
+
+def _flag_list(value: Any, where: str) -> tuple[str, ...]:
+    """A list of distinct non-empty flag names (None = none); ClassTableError otherwise."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ClassTableError(f"{where}: flags must be a list of non-empty names, got {value!r}")
+    if len(set(value)) != len(value):
+        raise ClassTableError(f"{where}: flags are listed twice in {value!r}")
+    return tuple(value)
 
 
 def _check(classes: Sequence[ClassInfo]) -> None:
@@ -188,6 +215,10 @@ class ClassTable:
     """An ordered, validated, immutable set of classes (``classes[i].index == i``)."""
 
     classes: tuple[ClassInfo, ...]
+    #: Flags of a whole image (labelme's ``--flags``), shown as check boxes per image.
+    image_flags: tuple[str, ...] = ()
+    #: Flags every shape can carry; a class's own ``flags`` are added for its shapes.
+    shape_flags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check(self.classes)
@@ -236,6 +267,11 @@ class ClassTable:
             raise IndexError(f"class index {index} out of range 0..{len(self.classes) - 1}")
         return self.classes[index]
 
+    def flags_for(self, label: str) -> tuple[str, ...]:
+        """Shape flags offered for ``label``: the table's ``shape_flags``, then its class's own."""
+        own = self.by_label(label).flags if label in self else ()
+        return self.shape_flags + tuple(f for f in own if f not in self.shape_flags)
+
     def palette(self) -> np.ndarray:
         """uint8 (N, 3) RGB colours, row i = class i (index a class mask with it to colour it)."""
         return np.array([c.color for c in self.classes], dtype=np.uint8).reshape(-1, 3)
@@ -279,12 +315,19 @@ class ClassTable:
             color = default_color(n)
             used.add(color)
             infos.append(ClassInfo(len(infos), lab, lab, color))
-        return ClassTable(tuple(infos)), added
+        return replace(self, classes=tuple(infos)), added
 
     # --- (de)serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """``{"classes": [ {index, label, name, color "#rrggbb", [line_width], [draw_as]}, ...]}``."""
-        return {"classes": [c.to_dict() for c in self.classes]}
+        """``{[image_flags], [shape_flags], "classes": [{index, label, name, color "#rrggbb",
+        [line_width], [draw_as], [flags]}, ...]}`` (flag lists only when not empty)."""
+        out: dict[str, Any] = {}
+        if self.image_flags:
+            out["image_flags"] = list(self.image_flags)
+        if self.shape_flags:
+            out["shape_flags"] = list(self.shape_flags)
+        out["classes"] = [c.to_dict() for c in self.classes]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str | os.PathLike[str] | None = None) -> ClassTable:
@@ -294,7 +337,9 @@ class ClassTable:
             raise ClassTableError(f"{prefix}expected a mapping with a 'classes:' list")
         try:
             infos = [_parse_entry(i, e) for i, e in enumerate(data["classes"])]
-            return cls(tuple(infos))
+            image_flags = _flag_list(data.get("image_flags"), "image_flags")
+            shape_flags = _flag_list(data.get("shape_flags"), "shape_flags")
+            return cls(tuple(infos), image_flags, shape_flags)
         except ClassTableError as exc:
             raise ClassTableError(f"{prefix}{exc}") from None
 
@@ -317,13 +362,18 @@ class ClassTable:
         lines = [
             "# Class table. Index 0 is background; shapes are drawn in index order (a later class",
             "# overwrites an earlier one). `label` is the LabelMe label, `name` what people see.",
-            "classes:",
         ]
+        for key, names in (("image_flags", self.image_flags), ("shape_flags", self.shape_flags)):
+            if names:
+                lines.append(f"{key}: [" + ", ".join(_yaml_str(n) for n in names) + "]")
+        lines.append("classes:")
         for c in self.classes:
             parts = []
             for key, value in c.to_dict().items():
                 if key == "color":
                     parts.append(f'color: "{value}"')
+                elif isinstance(value, list):
+                    parts.append(f"{key}: [" + ", ".join(_yaml_str(v) for v in value) + "]")
                 elif isinstance(value, str):
                     parts.append(f"{key}: {_yaml_str(value)}")
                 else:

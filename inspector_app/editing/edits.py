@@ -8,7 +8,7 @@ the prediction mark of the shapes they change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,10 @@ from inspector_app.core.annotations import Point, Shape
 from inspector_app.core.classes import ClassTable
 from inspector_app.editing import raster
 
-__all__ = ["ShapeEdits"]
+__all__ = ["UNCHANGED", "ShapeEdits"]
+
+#: Default of :meth:`ShapeEdits.set_shape_fields` arguments: keep the shape's value.
+UNCHANGED: object = object()
 
 
 class ShapeEdits:
@@ -111,6 +114,39 @@ class ShapeEdits:
             else:
                 changes[sid] = new
         self._push("Delete vertex", self.state.replaced(changes).without(gone), self._selection - gone)
+
+    def set_shape_fields(
+        self,
+        ids: Iterable[int],
+        *,
+        group_id: int | object | None = UNCHANGED,
+        description: str | object | None = UNCHANGED,
+        flags: Mapping[str, bool] | None = None,
+        set_flags: Mapping[str, bool] | None = None,
+    ) -> None:
+        """Edit the labelme fields of shapes as ONE undoable step (a person's edit).
+
+        ``group_id`` / ``description``: new values (None clears) unless left :data:`UNCHANGED`;
+        ``flags`` replaces every shape's flags; ``set_flags`` sets just the named flags on each
+        shape and keeps its others (a check box ticked for several shapes at once).
+        """
+        changes: dict[int, Shape] = {}
+        for i in ids:
+            shape = self.shape(i)
+            fields: dict[str, object] = {}
+            if group_id is not UNCHANGED:
+                fields["group_id"] = group_id
+            if description is not UNCHANGED:
+                fields["description"] = description
+            if flags is not None:
+                fields["flags"] = dict(flags)
+            if set_flags is not None:
+                fields["flags"] = {**dict(fields.get("flags", shape.flags)), **dict(set_flags)}  # type: ignore[call-overload]
+            new = touched(replace(shape, **fields)) if fields else shape  # type: ignore[arg-type]
+            if new != shape:
+                changes[i] = new
+        if changes:
+            self._replace("Edit shape" if len(changes) == 1 else f"Edit {len(changes)} shapes", changes)
 
     def set_label(self, ids: Iterable[int], label: str) -> None:
         """Relabel shapes (a new label is appended to the class table)."""

@@ -23,6 +23,7 @@ from inspector_app.core.annotations import (
     AnnotationError,
     Document,
     document_for_image,
+    for_shown_image,
     load_document,
     save_document,
 )
@@ -92,12 +93,16 @@ def write_document(im: ImageState, overwrite_changed: bool) -> tuple[str, ...]:
     if exists and not overwrite_changed and file_mtime(path) != im.mtime:
         # Written by someone else since we read it (or created since we found none).
         raise SaveError(path, "the file changed on disk since it was opened")
+    # imagePath names the image the station showed with this file (paired by name, beside it),
+    # not whatever the file said when read: that may be a path that no longer exists.
+    document = for_shown_image(im.document, im.image_path, path, im.size if all(im.size) else None)
     try:
-        notices = save_document(im.document, path, image_size=im.size)
+        notices = save_document(document, path, image_size=im.size)
     except (AnnotationError, OSError) as exc:
         raise SaveError(path, getattr(exc, "strerror", None) or str(exc)) from exc
-    if (im.document.image_height, im.document.image_width) != im.size:
-        im.document = replace(im.document, image_height=im.size[0], image_width=im.size[1])
+    if (document.image_height, document.image_width) != im.size:
+        document = replace(document, image_height=im.size[0], image_width=im.size[1])
+    im.document = document
     im.unreadable = None
     im.mtime = file_mtime(path)
     im.stack.setClean()

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoGroup, QUndoStack
 
-from inspector_app.commands import EditShapesCommand, EditState
+from inspector_app.commands import EditImageFlagsCommand, EditShapesCommand, EditState
 from inspector_app.core.annotations import Document, Shape
 from inspector_app.core.classes import ClassTable
 from inspector_app.editing.edits import ShapeEdits
@@ -44,6 +44,11 @@ class _Target:
         if session is not None and im is not None:
             session._apply_state(im, state, selection)
 
+    def _apply_image_flags(self, flags: Mapping[str, bool]) -> None:
+        session, im = self._session(), self._im()
+        if session is not None and im is not None:
+            session._apply_image_flags(im, flags)
+
 
 class AnnotationSession(QObject, ShapeEdits):
     """Annotation editing model of the station (one open image at a time)."""
@@ -58,6 +63,7 @@ class AnnotationSession(QObject, ShapeEdits):
     labels_added = Signal(list)
     #: A save succeeded with something the user should read (e.g. a corrected image size).
     save_noticed = Signal(str)
+    image_flags_changed = Signal()
 
     def __init__(self, class_table: ClassTable | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -90,6 +96,23 @@ class AnnotationSession(QObject, ShapeEdits):
     def state(self) -> EditState:
         """Shapes and ids of the open image."""
         return self._cur.state if self._cur else EditState()
+
+    @property
+    def image_flags(self) -> dict[str, bool]:
+        """The open image's own flags (LabelMe's top-level ``flags``); {} before :meth:`open`."""
+        return dict(self._cur.document.flags) if self._cur else {}
+
+    def set_image_flags(self, flags: Mapping[str, bool]) -> None:
+        """Replace the open image's flags as ONE undoable edit (nothing when unchanged)."""
+        im = self._cur
+        if im is None or dict(flags) == dict(im.document.flags):
+            return
+        im.stack.push(EditImageFlagsCommand(_Target(self, im), im.document.flags, flags))
+
+    def _apply_image_flags(self, im: ImageState, flags: Mapping[str, bool]) -> None:
+        im.document = replace(im.document, flags=dict(flags))
+        if im is self._cur:
+            self.image_flags_changed.emit()
 
     @property
     def image_path(self) -> Path | None:
@@ -187,6 +210,7 @@ class AnnotationSession(QObject, ShapeEdits):
         self.shapes_changed.emit()
         self.selection_changed.emit()
         self.view_state_changed.emit()
+        self.image_flags_changed.emit()
         self._emit_dirty()
         labels_before = set(self._table.labels)
         self._table, added = self._table.with_labels(s.label for s in im.state.shapes)

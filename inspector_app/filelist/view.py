@@ -6,8 +6,10 @@ import itertools
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import (
+    QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRect,
     QSize,
@@ -15,7 +17,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -127,9 +129,22 @@ class FileItemDelegate(QStyledItemDelegate):
 
 
 class FileListPanel(QWidget):
-    """The left panel. ``current_changed(source_row)`` when the operator selects an image."""
+    """The left panel.
+
+    Signals: ``current_changed(source_row)`` when the operator selects an image (also when a new
+    search or filter hides the image on screen: the first image shown becomes current);
+    ``match_activated(source_row)`` when Enter (search box or list) or Down (search box) opens
+    a match: the keyboard may go back to the image; ``search_cleared()`` when Esc emptied the
+    search; ``filter_changed(shown, total)`` after any search or filter change.
+
+    Keys in the search box: Enter opens the first match (or keeps the image on screen when it
+    matches), Down moves into the list on the first match, Esc clears the search.
+    """
 
     current_changed = Signal(int)
+    match_activated = Signal(int)
+    search_cleared = Signal()
+    filter_changed = Signal(int, int)
 
     def __init__(self, model: FileListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,6 +164,8 @@ class FileListPanel(QWidget):
         # These guards are connected before the view's own, so they run first.
         self._guard = 0
         self._last_source_row: int | None = None
+        #: True while the panel changes its own filter (select_row): no image follows it.
+        self._no_follow = False
         for before, after in (
             (self.proxy.rowsAboutToBeRemoved, self.proxy.rowsRemoved),
             (self.proxy.layoutAboutToBeChanged, self.proxy.layoutChanged),
@@ -186,8 +203,10 @@ class FileListPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.footer)
 
-        self.search.textChanged.connect(self._on_filter_changed)
-        self.filter_combo.currentIndexChanged.connect(self._on_filter_changed)
+        self.search.textChanged.connect(self._on_search_text_changed)
+        self.filter_combo.currentIndexChanged.connect(self._on_filter_combo_changed)
+        self.search.installEventFilter(self)
+        self.view.installEventFilter(self)
         sel = self.view.selectionModel()
         sel.currentChanged.connect(self._on_current_changed)
         model.rowsInserted.connect(self._update_footer)
@@ -223,7 +242,7 @@ class FileListPanel(QWidget):
         if index >= 0:
             self.filter_combo.setCurrentIndex(index)
 
-    def _on_filter_changed(self) -> None:
+    def _on_filter_changed(self, follow: bool = False) -> None:
         kind, _, label = str(self.filter_combo.currentData() or "all:").partition(":")
         keep = self.current_row()
         self.proxy.set_filter(ListFilter(kind, label, self.search.text().strip()))
@@ -231,7 +250,77 @@ class FileListPanel(QWidget):
             proxy_row = self.proxy.proxy_row(keep)
             if proxy_row >= 0:
                 self._select_proxy_row(proxy_row, emit=False)
+            elif follow and self.proxy.rowCount() > 0:
+                # The operator's own search or filter hid the image on screen: show the first
+                # image it lets through instead of leaving a hidden one up.
+                self._open_proxy_row(0)
         self._update_footer()
+        self.filter_changed.emit(self.proxy.rowCount(), self.model.rowCount())
+
+    def _on_search_text_changed(self, _text: str) -> None:
+        self._on_filter_changed(follow=not self._no_follow)
+
+    def _on_filter_combo_changed(self, _index: int) -> None:
+        self._on_filter_changed(follow=not self._no_follow)
+
+    def current_is_visible(self) -> bool:
+        """True when the image on screen is in the filtered list (or none is on screen)."""
+        row = self._last_source_row
+        return row is None or self.proxy.proxy_row(row) >= 0
+
+    def first_match(self) -> int | None:
+        """Source row of the image on screen when the filter lets it through, else of the first
+        image it lets through; None when nothing matches."""
+        if self._last_source_row is not None and self.proxy.proxy_row(self._last_source_row) >= 0:
+            return self._last_source_row
+        return self.proxy.source_row(0) if self.proxy.rowCount() else None
+
+    def activate_first_match(self) -> bool:
+        """Open :meth:`first_match` and emit ``match_activated``; False when nothing matches."""
+        row = self.first_match()
+        if row is None:
+            return False
+        if row != self._last_source_row:
+            self._open_proxy_row(self.proxy.proxy_row(row))
+        self.match_activated.emit(row)
+        return True
+
+    def clear_search(self) -> None:
+        """Empty the search box (the filter combo is kept) and emit ``search_cleared``."""
+        self.search.clear()
+        self.search_cleared.emit()
+
+    # --- keys ----------------------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Enter / Down / Esc in the search box, Enter / Esc in the list (see the class docstring)."""
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return super().eventFilter(watched, event)
+        key = event.key()
+        if watched is self.search:
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.activate_first_match()
+                return True
+            if key == Qt.Key.Key_Down:
+                row = self.first_match()
+                if row is not None:
+                    if row != self._last_source_row:
+                        self._open_proxy_row(self.proxy.proxy_row(row))
+                    self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+                return True
+            if key == Qt.Key.Key_Escape:
+                if self.search.text():
+                    self.clear_search()
+                else:
+                    self.search_cleared.emit()
+                return True
+        elif watched is self.view:
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.view.currentIndex().isValid():
+                self.match_activated.emit(self.proxy.mapToSource(self.view.currentIndex()).row())
+                return True
+            if key == Qt.Key.Key_Escape and self.search.text():
+                self.clear_search()
+                return True
+        return super().eventFilter(watched, event)
 
     # --- selection -----------------------------------------------------------------------------
     def current_row(self) -> int | None:
@@ -244,8 +333,13 @@ class FileListPanel(QWidget):
             return False
         proxy_row = self.proxy.proxy_row(source_row)
         if proxy_row < 0:
-            self.search.clear()
-            self.set_filter("all")
+            # Widening the filter to reach the row must not open another image on the way.
+            self._no_follow = True
+            try:
+                self.search.clear()
+                self.set_filter("all")
+            finally:
+                self._no_follow = False
             proxy_row = self.proxy.proxy_row(source_row)
         self._select_proxy_row(proxy_row)
         return True
@@ -313,6 +407,15 @@ class FileListPanel(QWidget):
             sel.blockSignals(False)
             self.view.viewport().update()
         self.view.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+
+    def _open_proxy_row(self, proxy_row: int) -> None:
+        """Make a proxy row current and announce it, even when the selection model had already
+        moved "current" onto it silently (rows removed under the guard)."""
+        self._select_proxy_row(proxy_row, emit=False)
+        source_row = self.proxy.source_row(proxy_row)
+        if source_row >= 0 and source_row != self._last_source_row:
+            self._last_source_row = source_row
+            self.current_changed.emit(source_row)
 
     def _enter_guard(self, *_args: object) -> None:
         self._guard += 1

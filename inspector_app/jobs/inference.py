@@ -70,6 +70,9 @@ class PredictionResult:
     #: ``threading.get_ident()`` of the thread that ran the model (tests assert it).
     thread_ident: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: uint8 HxW: the model's probability of each pixel's predicted class x 255, when the service
+    #: was asked for confidences (:meth:`InferenceService.set_confidence`), else None.
+    confidence: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class _Worker(QObject):
         #: ``threading.get_ident()`` of the thread this worker runs in (set when it starts).
         self.thread_ident = 0
         self._threads = threads
+        #: Ask the model for probabilities (set from the GUI thread; read once per prediction).
+        self.with_confidence = False
         self._predictor: PredictorLike | None = None
         self._lock = threading.Lock()
         self._loads: list[tuple[int, Path]] = []
@@ -170,10 +175,12 @@ class _Worker(QObject):
             return
         start = time.perf_counter()
         try:
-            prediction = predictor.predict(request.image)
+            want_confidence = self.with_confidence
+            prediction = predictor.predict(request.image, probabilities=want_confidence)
             from inspector_app.core.regions import region_stats
 
             mask = prediction.mask
+            confidence = _confidence(mask, prediction.probabilities) if want_confidence else None
             num_classes = int(predictor.card.class_table.num_classes)
             if request.class_map is not None:
                 mask = request.class_map.apply(mask)
@@ -194,8 +201,24 @@ class _Worker(QObject):
                 class_map_key=_map_key(request.class_map),
                 thread_ident=threading.get_ident(),
                 extra={"prefetch": request.prefetch},
+                confidence=confidence,
             )
         )
+
+
+def _result_bytes(result: PredictionResult) -> int:
+    """What a cached result costs (mask, confidences, bookkeeping)."""
+    extra = int(result.confidence.nbytes) if result.confidence is not None else 0
+    return int(result.mask.nbytes) + extra + 256
+
+
+def _confidence(mask: np.ndarray, probabilities: np.ndarray | None) -> np.ndarray | None:
+    """Probability of each pixel's own class (model indices, before any class map), as uint8."""
+    if probabilities is None:
+        return None
+    index = np.clip(mask.astype(np.intp), 0, probabilities.shape[0] - 1)[None]
+    chosen = np.take_along_axis(probabilities, index, axis=0)[0]
+    return np.asarray(np.rint(np.clip(chosen, 0.0, 1.0) * 255.0), dtype=np.uint8)
 
 
 def _reason(exc: BaseException) -> str:
@@ -244,9 +267,7 @@ class InferenceService(QObject):
         self._delivered = False
         self._loads_pending = 0
         self._busy = False
-        self.cache: LruCache[tuple[str, str, str], PredictionResult] = LruCache(
-            cache_bytes, lambda r: int(r.mask.nbytes) + 256
-        )
+        self.cache: LruCache[tuple[str, str, str], PredictionResult] = LruCache(cache_bytes, _result_bytes)
         #: Results that arrived for a superseded request or another model (tests read it).
         self.stale_dropped = 0
 
@@ -272,6 +293,14 @@ class InferenceService(QObject):
         key = _map_key(class_map)
         self.cache.discard(lambda k: k[2] != key)
         return True
+
+    def set_confidence(self, enabled: bool) -> None:
+        """Deliver per-pixel confidences with the following predictions (the defect navigator's
+        mean confidence per region); costs a softmax per prediction. Cached results made
+        without them are dropped when turned on."""
+        if enabled and not self._worker.with_confidence:
+            self.cache.clear()
+        self._worker.with_confidence = bool(enabled)
 
     @property
     def class_map_key(self) -> str:

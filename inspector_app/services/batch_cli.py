@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from inspector_app.core.cli_paths import path_arg
 from inspector_app.services.batch import (
     DEFAULT_MEMORY_LIMIT,
     OVERLAY_DIR,
@@ -61,10 +62,10 @@ def build_parser(prog: str = "defect-inspector predict") -> argparse.ArgumentPar
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", required=True, type=Path, help="ONNX model with its model card")
-    parser.add_argument("--input", required=True, type=Path, help="folder of images (subfolders too)")
+    parser.add_argument("--model", required=True, type=path_arg, help="ONNX model with its model card")
+    parser.add_argument("--input", required=True, type=path_arg, help="folder of images (subfolders too)")
     parser.add_argument(
-        "--output", required=True, type=Path, help="folder for the results (may be the input folder)"
+        "--output", required=True, type=path_arg, help="folder for the results (may be the input folder)"
     )
     parser.add_argument("--masks", action="store_true", help="write <stem>.png class-index masks (default)")
     parser.add_argument("--labelme", action="store_true", help="write <stem>.json LabelMe predictions")

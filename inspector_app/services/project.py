@@ -58,6 +58,8 @@ class ProjectSettings:
     accept_min_area: int = 10
     #: Defect categories offered with an NG verdict; empty = the class names of the table.
     categories: list[str] = field(default_factory=list)
+    #: In "both" layer mode draw annotations as outlines over the filled prediction.
+    outline_annotations_in_both: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -115,6 +117,9 @@ class Project:
         self.initial_image = initial_image
         self.settings = ProjectSettings()
         self.class_table: ClassTable | None = None
+        #: The folder's own ``classes.yaml`` (beside the images, as in the datasets and the demo),
+        #: read at open; None when absent or unreadable (then :attr:`warnings` says why).
+        self.folder_class_table: ClassTable | None = None
         #: Problems found while opening (bad settings.json...), to show to the user once.
         self.warnings: list[str] = []
         self._review: ReviewLog | None = None
@@ -149,6 +154,22 @@ class Project:
         return self.meta_dir / "classes.yaml"
 
     @property
+    def folder_classes_path(self) -> Path:
+        """``<root>/classes.yaml``: a class table kept with the images (read, never written)."""
+        return self.root / "classes.yaml"
+
+    def table_in_use(self, model_table: ClassTable | None = None) -> tuple[ClassTable | None, str]:
+        """(table, source): ``.inspector/classes.yaml`` ("project"); else the folder's own
+        ``classes.yaml`` ("folder"); else ``model_table`` ("model"); else (None, "none")."""
+        if self.class_table is not None:
+            return self.class_table, "project"
+        if self.folder_class_table is not None:
+            return self.folder_class_table, "folder"
+        if model_table is not None:
+            return model_table, "model"
+        return None, "none"
+
+    @property
     def settings_path(self) -> Path:
         """``.inspector/settings.json``."""
         return self.meta_dir / "settings.json"
@@ -177,6 +198,11 @@ class Project:
                 self.class_table = ClassTable.load(self.classes_path)
             except ClassTableError as exc:
                 self.warnings.append(f"class table not loaded: {exc}")
+        if self.folder_classes_path.is_file():
+            try:
+                self.folder_class_table = ClassTable.load(self.folder_classes_path)
+            except ClassTableError as exc:
+                self.warnings.append(f"Ignored {self.folder_classes_path.name}: {exc}")
 
     # --- writing ---------------------------------------------------------------------------
     def ensure_meta_dir(self) -> Path:
@@ -242,10 +268,15 @@ class Project:
             return None
         return self.resolve(self.settings.model_path)
 
-    def categories(self) -> list[str]:
-        """Defect categories offered with an NG verdict."""
+    def categories(self, table: ClassTable | None = None) -> list[str]:
+        """Defect categories offered with an NG verdict.
+
+        The settings' list when set; else the class names of ``table`` (pass the table the
+        station uses) or, without one, of :meth:`table_in_use`; then "other".
+        """
         if self.settings.categories:
             return list(self.settings.categories)
-        if self.class_table is not None:
-            return [c.name for c in self.class_table.classes[1:]] + ["other"]
+        table = table if table is not None else self.table_in_use()[0]
+        if table is not None:
+            return [c.name for c in table.classes[1:]] + ["other"]
         return ["other"]

@@ -33,7 +33,9 @@ class BatchDialog(QDialog):
         parent: QWidget | None = None,
         *,
         controller: BatchController | None = None,
+        model_name: str = "",
     ) -> None:
+        """``model_name``: the model's display name (its card's); the file name when empty."""
         super().__init__(parent)
         self.setWindowTitle("Predict folder")
         self.model_path = model_path
@@ -55,7 +57,9 @@ class BatchDialog(QDialog):
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.status = QLabel(f"Model: {model_path.name}", self)
+        self.model_name = model_name or model_path.stem
+        self.status = QLabel(f"Model: {self.model_name}", self)
+        self.status.setToolTip(str(model_path))
         self.status.setWordWrap(True)
         self.start_button = QPushButton("Start", self)
         self.cancel_button = QPushButton("Cancel", self)

@@ -29,7 +29,21 @@ from PySide6.QtWidgets import (
 )
 
 LAYER_MODE_BUTTONS = (("prediction", "Prediction"), ("annotation", "Annotation"), ("both", "Both"))
-_COLUMNS = ("Class", "Area px", "Area %", "Regions")
+_COLUMNS = ("Class", "px", "%", "Reg.")
+_COLUMN_TIPS = ("Class (check to show)", "Predicted area in pixels", "Predicted area, % of the image",
+                "Connected regions")
+
+#: The layer buttons as one segmented control: the active one filled with the accent colour,
+#: bold and underlined by a bright bar, the others flat and dim, so the mode reads at a glance.
+LAYER_BUTTON_STYLE = """
+QPushButton[layerMode="true"] { background: #2f3035; color: #a9abb2; border: 1px solid #55575e;
+  padding: 4px 10px; font-weight: 400; }
+QPushButton[layerMode="true"]:hover { background: #3a3c42; color: #e1e1e4; }
+QPushButton[layerMode="true"]:checked { background: #1f6fd1; color: #ffffff; font-weight: 700;
+  border: 1px solid #7fb3ff; border-bottom: 3px solid #bcd8ff; }
+QPushButton#layer_prediction { border-top-left-radius: 4px; border-bottom-left-radius: 4px; }
+QPushButton#layer_both { border-top-right-radius: 4px; border-bottom-right-radius: 4px; }
+"""
 
 
 def swatch(color: Sequence[int], size: int = 14) -> QIcon:
@@ -81,6 +95,8 @@ class LegendPanel(QWidget):
             button = QPushButton(text, self)
             button.setCheckable(True)
             button.setObjectName(f"layer_{key}")
+            button.setProperty("layerMode", True)
+            button.setStyleSheet(LAYER_BUTTON_STYLE)
             button.setToolTip(f"Show {text.lower()} layer" + (" (L cycles)" if key == "both" else ""))
             self._mode_group.addButton(button)
             self.mode_buttons[key] = button
@@ -102,6 +118,10 @@ class LegendPanel(QWidget):
 
         self.table = QTableWidget(0, len(_COLUMNS), self)
         self.table.setHorizontalHeaderLabels(list(_COLUMNS))
+        for col, tip in enumerate(_COLUMN_TIPS):
+            header_item = self.table.horizontalHeaderItem(col)
+            if header_item is not None:
+                header_item.setToolTip(tip)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -109,9 +129,14 @@ class LegendPanel(QWidget):
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, len(_COLUMNS)):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        # Every column as wide as its contents: names are never cut ("contamin…") and numbers
+        # never wrap; a panel too narrow for all scrolls sideways instead.
+        for col in range(len(_COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setMinimumSectionSize(24)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.table.setMaximumHeight(170)  # about 6 classes; the panel scrolls for more
         self.table.itemChanged.connect(self._on_item_changed)
         self.caption = QLabel("No prediction", self)
@@ -171,6 +196,7 @@ class LegendPanel(QWidget):
                 cell.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 self.table.setItem(row, col, cell)
         self._updating = False
+        self._fit_columns()
         self.caption.setText("No prediction" if self._classes else "No model")
 
     def set_stats(self, stats: Sequence[tuple[int, int]], image_pixels: int, caption: str = "") -> None:
@@ -188,10 +214,25 @@ class LegendPanel(QWidget):
                     cell.setText(text)
                     cell.setForeground(QColor("#888888") if area == 0 else QColor())
         self._updating = False
+        self._fit_columns()
         if not caption:
             _a, pct = format_area(total_defect, image_pixels)
             caption = f"Defect area: {total_defect:,} px ({pct})"
         self.caption.setText(caption)
+
+    def _fit_columns(self) -> None:
+        """Each column as wide as its widest text plus padding (Qt's own content hint measures
+        the cells a few pixels short under the station's style, which cut "30,211" to "0,211")."""
+        metrics = self.table.fontMetrics()
+        header = self.table.horizontalHeader()
+        for col in range(len(_COLUMNS)):
+            texts = [_COLUMNS[col]] + [
+                item.text() for row in range(self.table.rowCount()) if (item := self.table.item(row, col))
+            ]
+            width = max(metrics.horizontalAdvance(t) for t in texts) + 14
+            if col == 0:
+                width += 36  # check box and colour swatch
+            header.resizeSection(col, width)
 
     def clear_stats(self, caption: str = "No prediction") -> None:
         """Dashes instead of numbers (no prediction for this image yet)."""

@@ -1,8 +1,13 @@
-"""Notice bar: a visible, dismissable message above the image (errors stay until dismissed)."""
+"""Notice bar: a visible, dismissable message above the image (errors stay until dismissed).
+
+A notice about an edit ("5 shapes added") is stale once the operator edits again or undoes it:
+show it with ``until_edit=True`` and connect :meth:`NoticeBar.note_edit` to the session's
+``shapes_changed``; the first edit signal after the notice went up takes it down.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, SignalInstance
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 #: level -> (background, text, border)
@@ -37,11 +42,16 @@ class NoticeBar(QFrame):
         self.level = ""
         #: Every message shown (newest last), for the log and for tests.
         self.history: list[tuple[str, str]] = []
+        self._until_edit = False
         self.hide()
 
-    def show_message(self, text: str, level: str = "info", timeout_ms: int | None = None) -> None:
-        """Show ``text``; ``level`` is info / warning / error."""
+    def show_message(
+        self, text: str, level: str = "info", timeout_ms: int | None = None, *, until_edit: bool = False
+    ) -> None:
+        """Show ``text``; ``level`` is info / warning / error. With ``until_edit`` the notice
+        also goes when :meth:`note_edit` is called next (show it after the edit it reports)."""
         self.level = level
+        self._until_edit = until_edit
         self.history.append((level, text))
         self.label.setText(text)
         background, text_color, border = _STYLES.get(level, _STYLES["info"])
@@ -67,4 +77,14 @@ class NoticeBar(QFrame):
         """Hide the message."""
         self._timer.stop()
         self.level = ""
+        self._until_edit = False
         self.hide()
+
+    def note_edit(self, *_args: object) -> None:
+        """An edit (or undo) happened: a notice shown ``until_edit`` is out of date and goes."""
+        if self._until_edit and not self.isHidden():
+            self.dismiss()
+
+    def follow_edits(self, signal: SignalInstance) -> None:
+        """Call :meth:`note_edit` on every emission of ``signal`` (the session's ``shapes_changed``)."""
+        signal.connect(self.note_edit)

@@ -1,4 +1,5 @@
-"""Project settings dialog: operator, autosave, accept-prediction tolerance, NG categories."""
+"""Project settings dialog: operator, autosave, accept-prediction tolerance, NG categories, the
+look of annotations over the prediction."""
 
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ class SettingsDialog(QDialog):
         self.categories = QLineEdit(", ".join(settings.categories), self)
         self.categories.setPlaceholderText("empty: the class names")
         self.categories.setToolTip("Comma-separated defect categories offered with an NG verdict")
+        self.outline_in_both = QCheckBox("In Both mode draw annotations as outlines", self)
+        self.outline_in_both.setChecked(settings.outline_annotations_in_both)
+        self.outline_in_both.setToolTip(
+            "Outlines over the filled prediction keep the two apart; off: annotations are filled too"
+        )
         form = QFormLayout()
         form.addRow("Operator", self.operator)
         form.addRow("Autosave every", self.autosave_seconds)
@@ -54,6 +60,7 @@ class SettingsDialog(QDialog):
         form.addRow("Accept tolerance", self.tolerance)
         form.addRow("Accept min. region", self.min_area)
         form.addRow("NG categories", self.categories)
+        form.addRow("", self.outline_in_both)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -71,3 +78,4 @@ class SettingsDialog(QDialog):
         settings.accept_tolerance = float(self.tolerance.value())
         settings.accept_min_area = int(self.min_area.value())
         settings.categories = [c.strip() for c in self.categories.text().split(",") if c.strip()]
+        settings.outline_annotations_in_both = self.outline_in_both.isChecked()

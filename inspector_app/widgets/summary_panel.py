@@ -1,12 +1,17 @@
-"""Review summary: counts, NG rate, per-class frequency among NG images (pyqtgraph bar chart), CSV export."""
+"""Review summary: counts, NG rate, per-class frequency among NG images (pyqtgraph bar chart), CSV export.
+
+The chart's bars are horizontal so that class names are written out in full on the left axis
+(under vertical bars "contamination" had to be cut to "contamin…").
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from inspector_app.services.review_log import ReviewSummary
@@ -44,9 +49,9 @@ class SummaryPanel(QWidget):
         self.plot.setMinimumHeight(110)
         self.plot.setMaximumHeight(160)
         self.plot.getPlotItem().setTitle("Classes in NG images", size="9pt")
-        self.plot.getPlotItem().getAxis("left").setWidth(28)
         small = self.font()
-        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.8))
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
+        self._tick_font = small
         for axis in ("left", "bottom"):
             self.plot.getPlotItem().getAxis(axis).setStyle(tickFont=small)
         self._bars: pg.BarGraphItem | None = None
@@ -81,19 +86,25 @@ class SummaryPanel(QWidget):
         if self._bars is not None:
             item.removeItem(self._bars)
             self._bars = None
-        axis = item.getAxis("bottom")
+        axis = item.getAxis("left")
         if not rows:
             axis.setTicks([[]])
             return
-        xs = list(range(len(rows)))
-        heights = [n for _l, _n, n, _c in rows]
+        # First class at the top: y runs upwards, so row i sits at len - 1 - i.
+        ys = [len(rows) - 1 - i for i in range(len(rows))]
+        counts = [n for _l, _n, n, _c in rows]
         brushes = [pg.mkBrush(QColor(*c)) for _l, _n, _h, c in rows]
-        self._bars = pg.BarGraphItem(x=xs, height=heights, width=0.7, brushes=brushes, pen=pg.mkPen(None))
+        self._bars = pg.BarGraphItem(
+            x0=[0] * len(rows), y=ys, width=counts, height=0.65, brushes=brushes, pen=pg.mkPen(None)
+        )
         item.addItem(self._bars)
-        axis.setTicks([[(i, _short(name)) for i, (_l, name, _h, _c) in enumerate(rows)]])
-        item.setXRange(-0.6, len(rows) - 0.4, padding=0)
-        item.setYRange(0, max(1, *heights) * 1.15, padding=0)
-
-
-def _short(name: str, limit: int = 10) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"
+        axis.setTicks([[(y, name) for y, (_l, name, _h, _c) in zip(ys, rows, strict=True)]])
+        metrics = QFontMetrics(self._tick_font)
+        axis.setWidth(max(metrics.horizontalAdvance(name) for _l, name, _h, _c in rows) + 12)
+        item.setYRange(-0.6, len(rows) - 0.4, padding=0)
+        item.setXRange(0, max(1, *counts) * 1.1, padding=0)
+        # Counts are whole images: whole-number ticks only.
+        step = max(1, math.ceil(max(1, *counts) / 5))
+        item.getAxis("bottom").setTickSpacing(step, step)
+        self.plot.setMinimumHeight(min(60 + 20 * len(rows), 220))
+        self.plot.setMaximumHeight(max(160, min(60 + 20 * len(rows), 220)))

@@ -30,6 +30,7 @@ QPushButton#verdictOK { background: #2e7d32; color: white; font-size: 15px; font
 QPushButton#verdictOK:hover { background: #388e3c; }
 QPushButton#verdictOK:pressed, QPushButton#verdictOK:checked {
   background: #1b5e20; border: 3px solid #a5d6a7; }
+QPushButton#verdictOK:disabled { background: #3a3d3a; color: #7d847d; border: 1px solid #4a4f4a; }
 """
 _NG_STYLE = """
 QPushButton#verdictNG { background: #c62828; color: white; font-size: 15px; font-weight: 700;
@@ -37,6 +38,7 @@ QPushButton#verdictNG { background: #c62828; color: white; font-size: 15px; font
 QPushButton#verdictNG:hover { background: #d32f2f; }
 QPushButton#verdictNG:pressed, QPushButton#verdictNG:checked {
   background: #8e0000; border: 3px solid #ef9a9a; }
+QPushButton#verdictNG:disabled { background: #3d3a3a; color: #847d7d; border: 1px solid #4f4a4a; }
 """
 
 
@@ -151,6 +153,11 @@ class VerdictBar(QWidget):
         self.current.setStyleSheet("color: #43a047;" if record.verdict == "OK" else "color: #e53935;")
 
     def set_enabled_for_image(self, enabled: bool) -> None:
-        """Disable the verdict buttons when no image is open."""
+        """Disable the verdict buttons when no image is open (greyed, and the hint says so)."""
         self.ok_button.setEnabled(enabled)
         self.ng_button.setEnabled(enabled)
+        if not enabled:
+            self.current.setText("No image open")
+            self.current.setStyleSheet("color: palette(mid);")
+        elif self.current.text() == "No image open":
+            self.set_current(None)

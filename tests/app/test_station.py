@@ -186,8 +186,10 @@ def test_filter_and_search(qtbot, win: MainWindow) -> None:  # type: ignore[no-u
     assert panel.search.hasFocus()
     qtbot.keyClicks(panel.search, "g_4")
     assert panel.proxy.rowCount() == 1
-    # Letters typed into the search box do not trigger single-key shortcuts.
-    assert win.station.navigation.current_name == "img_1.png"
+    # The search hid img_1: its only match is shown instead (issue 11, bug 4); the letters typed
+    # triggered no single-key shortcut (no verdict, no step to another image).
+    qtbot.waitUntil(lambda: win.station.navigation.current_name == "img_4.png", timeout=WAIT_MS)
+    assert win.file_panel.model.unreviewed_count() == 5
 
 
 def test_csv_export(qtbot, win: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

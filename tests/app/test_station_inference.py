@@ -148,3 +148,21 @@ def test_loader_decodes_off_thread_and_reports_errors(qtbot, tmp_path: Path) -> 
         assert blocker.args[0].error
     finally:
         loader.shutdown()
+
+
+def test_confidence_is_delivered_when_asked(qtbot, service: InferenceService, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11 (navigator): per-pixel confidence of the predicted class, uint8, only on request."""
+    (image, expected), = _images(tmp_path, 1)
+    with qtbot.waitSignal(service.prediction_ready, timeout=WAIT_MS) as plain:
+        service.predict("a", image)
+    assert plain.args[0].confidence is None
+    service.set_confidence(True)
+    with qtbot.waitSignal(service.prediction_ready, timeout=WAIT_MS) as rich:
+        assert service.predict("a", image) is None  # the cached result had none: asked again
+    result: PredictionResult = rich.args[0]
+    np.testing.assert_array_equal(result.mask, expected)
+    assert result.confidence is not None and result.confidence.dtype == np.uint8
+    assert result.confidence.shape == result.mask.shape
+    # The winning class has at least 1/num_classes of the probability everywhere.
+    num_classes = len(result.stats)
+    assert int(result.confidence.min()) >= int(255 / num_classes) - 1

@@ -80,3 +80,67 @@ def test_session_edits_saved_and_read_by_labelme(qtbot: QtBot, tmp_path: Path) -
     assert theirs[0]["label"] == "scratch" and theirs[0]["points"][2] == [47.5, 42.25]
     # ... and the accepted prediction, still marked as one.
     assert theirs[3]["flags"].get("prediction") is True
+
+
+def test_file_saved_after_its_image_moved_opens_in_labelme(qtbot: QtBot, tmp_path: Path) -> None:
+    """Issue 11, bug 1: the JSON names ``../images/134.jpg`` (no longer there); the station shows
+    the ``134.jpg`` beside it. After a save labelme finds the image and reads the edited shapes."""
+    if importlib.util.find_spec("labelme") is None or importlib.util.find_spec("PyQt5") is None:
+        pytest.skip("labelme (with PyQt5) is not installed")
+    folder = tmp_path / "moved"
+    folder.mkdir()
+    image_path, json_path = folder / "134.jpg", folder / "134.json"
+    cv2.imwrite(str(image_path), np.full((60, 80, 3), 120, np.uint8))
+    json_path.write_text(
+        json.dumps(
+            {
+                "version": "5.4.1", "flags": {}, "imagePath": "../images/134.jpg", "imageData": None,
+                "imageHeight": 60, "imageWidth": 80,
+                "shapes": [{"label": "dent", "points": [[5, 5], [30, 5], [20, 25]], "group_id": None,
+                            "description": "", "shape_type": "polygon", "flags": {}, "mask": None}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    session = AnnotationSession(TABLE)
+    session.open(image_path, json_path, (60, 80, 3))
+    session.add_shape(Shape("scratch", ((40.0, 40.0), (70.0, 50.0)), shape_type="line"))
+    session.save()
+
+    seen = _labelme_read(json_path, tmp_path)
+    assert seen["image_path"] == "134.jpg"
+    assert (json_path.parent / str(seen["image_path"])).is_file()
+    theirs = seen["shapes"]
+    assert isinstance(theirs, list)
+    assert [s["label"] for s in theirs] == ["dent", "scratch"]
+    assert theirs[1]["points"] == [[40.0, 40.0], [70.0, 50.0]]
+
+
+def test_group_description_and_flags_edited_in_the_shape_list_reach_labelme(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Issue 11 (labelme parity): the fields the shape list edits are the ones labelme reads."""
+    if importlib.util.find_spec("labelme") is None or importlib.util.find_spec("PyQt5") is None:
+        pytest.skip("labelme (with PyQt5) is not installed")
+    from inspector_app.docks.shape_list import ShapeListPanel
+
+    image_path, json_path = tmp_path / "p.png", tmp_path / "p.json"
+    cv2.imwrite(str(image_path), np.full((50, 60, 3), 90, np.uint8))
+    session = AnnotationSession(TABLE)
+    session.open(image_path, json_path, (50, 60, 3))
+    panel = ShapeListPanel(session)
+    qtbot.addWidget(panel)
+    first = session.add_shape(Shape("dent", ((5.0, 5.0), (25.0, 5.0), (15.0, 20.0))))
+    second = session.add_shape(Shape("scratch", ((30.0, 30.0), (55.0, 45.0)), shape_type="line"))
+    session.set_shape_fields([first, second], group_id=3)
+    session.set_shape_fields([first], description="under the clamp", set_flags={"occluded": True})
+    session.set_image_flags({"blurry": True, "needs_second_look": False})
+    session.save()
+    seen = _labelme_read(json_path, tmp_path)
+    assert seen["flags"] == {"blurry": True, "needs_second_look": False}
+    theirs = seen["shapes"]
+    assert isinstance(theirs, list)
+    assert [s["group_id"] for s in theirs] == [3, 3]
+    assert theirs[0]["description"] == "under the clamp"
+    assert theirs[0]["flags"] == {"occluded": True}
+    assert panel.row_texts() == [("dent", "polygon", "3"), ("scratch", "line", "3")]

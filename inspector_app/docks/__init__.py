@@ -1,0 +1,1 @@
+"""Dock panels that work on the canvas (shape list, defect navigator): views above the canvas."""
