@@ -152,6 +152,11 @@ class LiveController(QObject):
         return "paused" if self.pipeline.paused else "running"
 
     @property
+    def has_model(self) -> bool:
+        """True once the station has given a model to follow."""
+        return self._model_path is not None
+
+    @property
     def class_table(self) -> ClassTable:
         """The running model's class table (the rules editor's rows)."""
         return self._table
@@ -187,6 +192,7 @@ class LiveController(QObject):
         self._model_path = Path(path)
         if self.pipeline is None:
             self._set_table(table)
+            self.rules_changed.emit(self.rules)  # the editor's rows are the model's classes
             return
         future = self.pipeline.switch_model(path)
 
@@ -196,6 +202,7 @@ class LiveController(QObject):
                 self.notice_posted.emit(f"Live: model not switched: {exc}", "error")
                 return
             self._set_table(table)
+            self.rules_changed.emit(self.rules)
             self.model_switched.emit(future.result())
 
         future.add_done_callback(done)
@@ -289,6 +296,7 @@ class LiveController(QObject):
             self.notice_posted.emit(f"Live: cannot start: {exc}", "error")
             return False
         self._set_table(model.class_table)
+        self.rules_changed.emit(self.rules)
         options = PipelineOptions(size=SizePolicy(self.settings.size_mode), rules=self.rules)
         self.pipeline = LivePipeline([open_source(s) for s in self._specs], model, options, outputs)
         self.pipeline.subscribe(self._on_pipeline_result)

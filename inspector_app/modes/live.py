@@ -46,6 +46,7 @@ class LiveMode(StationMode):
         self.live = live
         self._canvas = canvas
         self.tiles: list[LiveTile] = []
+        self._start_pending = False
         self.grid_widget = QWidget()
         self._grid = QGridLayout(self.grid_widget)
         self._grid.setContentsMargins(0, 0, 0, 0)
@@ -188,6 +189,15 @@ class LiveMode(StationMode):
             return True
         return False
 
+    def start_when_ready(self, spec: str) -> None:
+        """Add ``spec`` and start as soon as the station has a model (now, or when it loads)."""
+        if self.live.add_source(spec, remember=False) is not None:
+            return
+        if self.live.has_model:
+            self.live.start()
+        else:
+            self._start_pending = True
+
     # --- slots ---------------------------------------------------------------------------------
     def _say(self, text: str, level: str = "info") -> None:
         colour = {"error": "#c62828", "warning": "#e65100"}.get(level, "")
@@ -196,6 +206,9 @@ class LiveMode(StationMode):
 
     def _on_prediction_model_loaded(self, info: ModelInfo) -> None:
         self.live.follow_model(info.path, info.class_table)
+        if self._start_pending:
+            self._start_pending = False
+            self.live.start()
         if self.live.state == "stopped":
             self._on_live_rules_changed(self.live.rules)
 
@@ -235,6 +248,10 @@ class LiveMode(StationMode):
         self.start_button.setEnabled(state == "stopped")
         self.stop_button.setEnabled(state != "stopped")
         self.pause_button.setEnabled(state != "stopped")
+        if state == "running":
+            for tile in self.tiles:
+                if tile.state.text() == "stopped":
+                    tile.set_state("connecting")
         if state == "stopped":
             self.pause_button.setChecked(False)
             for tile in self.tiles:

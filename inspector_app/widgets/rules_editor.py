@@ -25,7 +25,7 @@ from inspector_app.services.live.rules import ClassRule, RulesError, VerdictRule
 __all__ = ["RulesEditor"]
 
 DEFAULT_ROW = "(other classes)"
-_COLUMNS = ("Class", "Max area px", "Max share %", "Min confidence")
+_COLUMNS = ("Class", "Max px", "Max %", "Min conf.")
 
 
 def _text(value: float | int | None) -> str:
@@ -41,6 +41,16 @@ class RulesEditor(QWidget):
         super().__init__(parent)
         self.table = QTableWidget(0, len(_COLUMNS), self)
         self.table.setHorizontalHeaderLabels(_COLUMNS)
+        tips = (
+            "",
+            "NG above this area (px); empty: off",
+            "NG above this share of the frame (%); empty: off",
+            "pixels below this probability are not counted (0..1)",
+        )
+        for column, tip in enumerate(tips):
+            header = self.table.horizontalHeaderItem(column)
+            if header is not None and tip:
+                header.setToolTip(tip)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setMinimumHeight(110)

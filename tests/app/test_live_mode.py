@@ -135,7 +135,9 @@ def test_bad_sources_give_clear_messages_and_never_freeze(qtbot, win: MainWindow
     mode, live = win.live_mode, win.live_mode.live
     _enter_live(qtbot, win)
     _type_source(qtbot, win, str(tmp_path / "missing.avi"))
-    assert live.sources == [] and "missing.avi" in mode.message.text() and "no such file" in mode.message.text()
+    assert (
+        live.sources == [] and "missing.avi" in mode.message.text() and "no such file" in mode.message.text()
+    )
     _type_source(qtbot, win, "ftp://camera/stream")
     assert live.sources == [] and "unsupported URL scheme" in mode.message.text()
     # A dead stream: accepted, started, shown as connecting/reconnecting, the window keeps ticking.
