@@ -9,6 +9,8 @@ the station's (Model ▸ Open model… switches a running stream without stoppin
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -85,7 +87,7 @@ class LiveMode(StationMode):
     def _build_sources(self) -> QWidget:
         box = QWidget()
         self.source_edit = QLineEdit()
-        self.source_edit.setPlaceholderText("0, /dev/video0, clip.mp4, rtsp://…, http://…, folder")
+        self.source_edit.setPlaceholderText("0, /dev/video0, clip.mp4, rtsp://…, folder")
         self.source_edit.returnPressed.connect(self.add_typed_source)
         add = QPushButton("Add source")
         add.clicked.connect(self.add_typed_source)
@@ -120,7 +122,7 @@ class LiveMode(StationMode):
 
     def _build_outputs(self) -> QWidget:
         box = QWidget()
-        self.ng_check = QCheckBox("Save NG frames into the project (live_captures/)")
+        self.ng_check = QCheckBox("Save NG frames (live_captures/)")
         self.ng_interval = QDoubleSpinBox()
         self.ng_interval.setRange(0.0, 3600.0)
         self.ng_interval.setSuffix(" s")
@@ -219,7 +221,8 @@ class LiveMode(StationMode):
         self.tiles = []
         columns = 1 if len(sources) <= 1 else 2
         for i, label in enumerate(sources):
-            tile = LiveTile(i, label)
+            tile = LiveTile(i, _short(label))
+            tile.title.setToolTip(label)
             tile.snapshot_requested.connect(self.live.snapshot)
             tile.remove_requested.connect(self.live.remove_source)
             self._grid.addWidget(tile, i // columns, i % columns)
@@ -283,3 +286,10 @@ class LiveMode(StationMode):
         self.tcp_port.setValue(s.tcp_port or 0)
         for w in widgets:
             w.blockSignals(False)
+
+
+def _short(spec: str) -> str:
+    """A tile title: a file's or folder's name; URLs and cameras as typed (the tool tip has it all)."""
+    if "://" in spec or spec.isdigit() or spec.startswith("/dev/"):
+        return spec
+    return Path(spec).name or spec

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -103,7 +104,10 @@ class LiveTile(QFrame):
         self.badge.setMinimumWidth(44)
         self.state = QLabel("stopped")
         self.counters = QLabel("frames 0 · OK 0 · NG 0 · NG 0.0 %")
-        self.rates = QLabel("capture – · inference – · display – fps · latency –")
+        self.rates = QLabel("capture – · inference – · display – fps\nlatency capture→drawn –")
+        for label in (self.title, self.counters, self.rates):
+            # Long texts are cut rather than widening the tile (four tiles share the centre).
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.view = TileView(self)
         snap = QPushButton("Snapshot")
         snap.setToolTip("Save this frame and its prediction into the project (for Annotate mode)")
@@ -150,8 +154,8 @@ class LiveTile(QFrame):
         self, capture: float, inference: float, display: float, p50: float | None, p95: float | None
     ) -> None:
         """Stage rates and the capture-to-drawn latency."""
-        latency = f"{p50:.0f}/{p95:.0f} ms p50/p95" if p50 is not None and p95 is not None else "–"
+        latency = f"p50 {p50:.0f} ms · p95 {p95:.0f} ms" if p50 is not None and p95 is not None else "–"
         self.rates.setText(
             f"capture {capture:.1f} · inference {inference:.1f} · display {display:.1f} fps"
-            f" · latency {latency}"
+            f"\nlatency capture→drawn {latency}"
         )

@@ -52,7 +52,10 @@ class RulesEditor(QWidget):
             if header is not None and tip:
                 header.setToolTip(tip)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(40)
         self.table.setMinimumHeight(110)
         self.apply = QPushButton("Apply rules")
         self.apply.setToolTip("Judge the next frames with these rules and save them in the project")
