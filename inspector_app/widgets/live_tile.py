@@ -70,10 +70,6 @@ class TileView(QGraphicsView):
         self.zoomed = False
         self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
 
-    def zoom_factor(self) -> float:
-        """Current scale of the view (1 = one image pixel per screen pixel)."""
-        return float(self.transform().m11())
-
     def wheelEvent(self, event: QWheelEvent) -> None:
         """Zoom about the mouse."""
         factor = 1.25 if event.angleDelta().y() > 0 else 0.8

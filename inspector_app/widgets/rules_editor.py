@@ -88,17 +88,6 @@ class RulesEditor(QWidget):
                     item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(row, column, item)
 
-    def set_cell(self, label: str, column: int, text: str) -> None:
-        """Type ``text`` into a class's cell (1 area, 2 share, 3 confidence)."""
-        for row in range(self.table.rowCount()):
-            item = self.table.item(row, 0)
-            if item is not None and item.text() == label:
-                cell = self.table.item(row, column)
-                assert cell is not None
-                cell.setText(text)
-                return
-        raise KeyError(label)
-
     def rules(self) -> VerdictRules:
         """The rules the cells describe; RulesError naming the class and the cell."""
         classes: dict[str, ClassRule] = {}
