@@ -101,9 +101,9 @@ class LiveTile(QFrame):
         self.state = QLabel("stopped")
         self.counters = QLabel("frames 0 · OK 0 · NG 0 · NG 0.0 %")
         self.rates = QLabel("capture – · inference – · display – fps\nlatency capture→drawn –")
-        for label in (self.title, self.counters, self.rates):
+        for text in (self.title, self.counters, self.rates):
             # Long texts are cut rather than widening the tile (four tiles share the centre).
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.view = TileView(self)
         snap = QPushButton("Snapshot")
         snap.setToolTip("Save this frame and its prediction into the project (for Annotate mode)")

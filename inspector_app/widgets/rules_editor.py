@@ -48,9 +48,9 @@ class RulesEditor(QWidget):
             "pixels below this probability are not counted (0..1)",
         )
         for column, tip in enumerate(tips):
-            header = self.table.horizontalHeaderItem(column)
-            if header is not None and tip:
-                header.setToolTip(tip)
+            heading = self.table.horizontalHeaderItem(column)
+            if heading is not None and tip:
+                heading.setToolTip(tip)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
