@@ -8,7 +8,7 @@ slow event loop never builds a backlog: the view takes the newest frame and olde
 dropped. The GUI thread only sets an image.
 
 Signals (GUI thread): ``result_arrived(source_id)`` (take it with :meth:`take`),
-``stats_changed(list[TileStats])`` twice a second, ``state_changed(state)`` (stopped / running /
+``stats_changed(list[TileStats])`` twice a second, ``state_changed(state)`` (stopped / starting / running /
 paused), ``sources_changed(list[str])``, ``model_switched(model_id)``, ``settings_changed()``,
 ``rules_changed(VerdictRules)``, ``notice_posted(text, level)``.
 """
@@ -28,6 +28,7 @@ from PySide6.QtGui import QImage
 
 from inspector_app.core.classes import ClassTable
 from inspector_app.core.modelcard import ModelError
+from inspector_app.core.predictor import Predictor
 from inspector_app.qtconvert import blended_qimage
 from inspector_app.services.live.capture import SourceHealth
 from inspector_app.services.live.ngcapture import NgCapture, ReviewSink
@@ -117,6 +118,7 @@ class LiveController(QObject):
     settings_changed = Signal()
     rules_changed = Signal(object)
     notice_posted = Signal(str, str)
+    _start_loaded = Signal(object, str)  # (Predictor | None, error), from the loading thread
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -134,6 +136,9 @@ class LiveController(QObject):
         self._mailbox: dict[int, LiveFrame] = {}
         self._shown: dict[int, LiveFrame] = {}
         self._drawn: dict[int, _Drawn] = {}
+        self._starting = False
+        self._cancel_start = False
+        self._start_loaded.connect(self._on_start_loaded)
         self._timer = QTimer(self)
         self._timer.setInterval(500)
         self._timer.timeout.connect(self._on_timer_timeout)
@@ -146,7 +151,9 @@ class LiveController(QObject):
 
     @property
     def state(self) -> str:
-        """``stopped``, ``running`` or ``paused``."""
+        """``stopped``, ``starting``, ``running`` or ``paused``."""
+        if self._starting:
+            return "starting"
         if self.pipeline is None:
             return "stopped"
         return "paused" if self.pipeline.paused else "running"
@@ -278,8 +285,12 @@ class LiveController(QObject):
 
     # --- run -----------------------------------------------------------------------------------
     def start(self) -> bool:
-        """Start the pipeline on the sources with the current model; False (and a message) if not."""
-        if self.pipeline is not None:
+        """Start the pipeline on the sources with the current model; False (and a message) if not.
+
+        The model session loads on a worker thread (state ``starting``); the pipeline starts when
+        it is ready (``state_changed``), or a message says why it could not.
+        """
+        if self.pipeline is not None or self._starting:
             return True
         if not self._specs:
             self.notice_posted.emit("Live: add a source first", "warning")
@@ -287,14 +298,35 @@ class LiveController(QObject):
         if self._model_path is None:
             self.notice_posted.emit("Live: load a model first (Model ▸ Open model…)", "warning")
             return False
-        from inspector_app.core.predictor import Predictor  # onnxruntime only when live starts
+        self._starting, self._cancel_start = True, False
+        self.state_changed.emit(self.state)
+        path = self._model_path
 
+        def load() -> None:  # a worker thread: the window keeps running while the model loads
+            try:
+                model = Predictor(path)
+                model.warmup()
+            except (ModelError, ValueError, OSError) as exc:
+                self._start_loaded.emit(None, str(exc))
+                return
+            self._start_loaded.emit(model, "")
+
+        threading.Thread(target=load, name="live-start-model", daemon=True).start()
+        return True
+
+    def _on_start_loaded(self, model: Predictor | None, error: str) -> None:
+        self._starting = False
+        if model is None or self._cancel_start or not self._specs:
+            if model is None:
+                self.notice_posted.emit(f"Live: cannot start: {error}", "error")
+            self.state_changed.emit(self.state)
+            return
         try:
-            model = Predictor(self._model_path)
             outputs = self._outputs(model.class_table)
-        except (ModelError, ValueError, OSError) as exc:
+        except (ValueError, OSError) as exc:
             self.notice_posted.emit(f"Live: cannot start: {exc}", "error")
-            return False
+            self.state_changed.emit(self.state)
+            return
         self._set_table(model.class_table)
         self.rules_changed.emit(self.rules)
         options = PipelineOptions(size=SizePolicy(self.settings.size_mode), rules=self.rules)
@@ -307,7 +339,6 @@ class LiveController(QObject):
         self.pipeline.start()
         self._timer.start()
         self.state_changed.emit(self.state)
-        return True
 
     def _outputs(self, table: ClassTable) -> list[Output]:
         s, outputs = self.settings, list[Output]()
@@ -329,6 +360,9 @@ class LiveController(QObject):
 
     def stop(self) -> None:
         """Stop the pipeline and close the outputs (the last frames stay shown)."""
+        if self._starting:
+            self._cancel_start = True
+            return
         if self.pipeline is None:
             return
         pipeline, self.pipeline = self.pipeline, None

@@ -250,11 +250,11 @@ class LiveMode(StationMode):
     def _on_live_state_changed(self, state: str) -> None:
         self.start_button.setEnabled(state == "stopped")
         self.stop_button.setEnabled(state != "stopped")
-        self.pause_button.setEnabled(state != "stopped")
-        if state == "running":
+        self.pause_button.setEnabled(state in ("running", "paused"))
+        if state in ("starting", "running"):
             for tile in self.tiles:
-                if tile.state.text() == "stopped":
-                    tile.set_state("connecting")
+                if tile.state.text() == "stopped" or tile.state.text().startswith("connecting"):
+                    tile.set_state("connecting", "loading the model" if state == "starting" else "")
         if state == "stopped":
             self.pause_button.setChecked(False)
             for tile in self.tiles:

@@ -4,6 +4,7 @@ rule change, stop; bad sources give a clear message without freezing the window.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QTableWidget
 from inspector_app.core.annotations import load_document
 from inspector_app.main_window import MainWindow
 from inspector_app.services.live.rules import load_rules, rules_path
+from inspector_app.services.live.station_settings import load_live_settings
 from inspector_app.widgets.rules_editor import DEFAULT_ROW
 from tests.app.test_station_support import make_folder
 from tests.live_streams import free_port, write_clip
@@ -69,8 +71,15 @@ def test_live_mode_runs_a_video_source(qtbot, win: MainWindow, tmp_path: Path) -
     _enter_live(qtbot, win)
     _type_source(qtbot, win, str(clip))
     assert live.sources == [str(clip)] and len(mode.tiles) == 1 and mode.source_edit.text() == ""
+    # NG capture on, verdict lines to a file: taken at start, remembered in the project.
+    qtbot.mouseClick(mode.ng_check, Qt.MouseButton.LeftButton)
+    lines = tmp_path / "verdicts.jsonl"
+    qtbot.keyClicks(mode.lines_edit, str(lines))
+    qtbot.keyClick(mode.lines_edit, Qt.Key.Key_Return)
+    assert live.settings.ng_capture and live.settings.lines_path == str(lines)
     qtbot.mouseClick(mode.start_button, Qt.MouseButton.LeftButton)
-    assert live.state == "running"
+    assert live.state in ("starting", "running") and not mode.start_button.isEnabled()
+    qtbot.waitUntil(lambda: live.state == "running", timeout=WAIT_MS)
     tile = mode.tiles[0]
     qtbot.waitUntil(lambda: live.shown(0) is not None, timeout=WAIT_MS)
     # The moving red square is a 'red' region: NG under the default rules (any defect pixel).
@@ -135,8 +144,15 @@ def test_live_mode_runs_a_video_source(qtbot, win: MainWindow, tmp_path: Path) -
 
     qtbot.mouseClick(mode.stop_button, Qt.MouseButton.LeftButton)
     assert live.state == "stopped" and live.pipeline is None and mode.start_button.isEnabled()
+    # NG frames were captured (readable by the core), every verdict went out as a JSON line.
+    captured = sorted((tmp_path / "project" / "live_captures").glob("*.json"))
+    assert captured and load_document(captured[0], check_image=True).shapes
+    records = [json.loads(line) for line in lines.read_text(encoding="utf-8").splitlines()]
+    assert records and {r["verdict"] for r in records} == {"NG", "OK"}
+    assert {r["model_id"] for r in records} == {"test-0001", "test-0002"}
     # Sources and settings are remembered in the project.
-    assert (tmp_path / "project" / ".inspector" / "live_settings.json").is_file()
+    remembered = load_live_settings(tmp_path / "project" / ".inspector")
+    assert remembered.sources == (str(clip),) and remembered.ng_capture
 
 
 def test_bad_sources_give_clear_messages_and_never_freeze(qtbot, win: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
