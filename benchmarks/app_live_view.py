@@ -9,6 +9,9 @@ and an MJPG/AVI source played at 30 FPS (aluminum dataset images when present, e
 2. a 1920x1080 source for ``--short`` s in each size setting (full / downscale / tiles): results
    drawn per second and the stall.
 
+For the largest gap the GUI thread's own CPU time within it is printed too (``time.thread_time``):
+a long gap with little CPU means the thread was waiting for a core or the GIL, not working.
+
 Usage: ``python benchmarks/app_live_view.py [--duration 20] [--short 10] [--only 1,2]``.
 """
 
@@ -52,9 +55,9 @@ def measure(
             drawn.append((now, (now - frame.result.captured) * 1000.0))
 
     live.result_arrived.connect(on_result)  # after the mode's slot: the tile has the image now
-    ticks: list[float] = []
+    ticks: list[tuple[float, float]] = []  # (wall, this thread's CPU time) at each tick
     timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.timeout.connect(lambda: ticks.append((time.monotonic(), time.thread_time())))
     warmup_end = time.monotonic() + 2.0
     end = warmup_end + seconds
     timer.start(10)
@@ -65,13 +68,17 @@ def measure(
     live.result_arrived.disconnect(on_result)
     live.stop()
     shown = [(t, lat) for t, lat in drawn if t >= warmup_end]
-    gaps = np.diff([t for t in ticks if t >= warmup_end]) * 1000.0
+    kept = np.array([t for t in ticks if t[0] >= warmup_end]).reshape(-1, 2)
+    gaps = np.diff(kept[:, 0]) * 1000.0
+    cpu = np.diff(kept[:, 1]) * 1000.0  # what the GUI thread itself computed during each gap
     lat = np.array([lat for _t, lat in shown]) if shown else np.array([np.nan])
     return {
         "drawn_per_s": len(shown) / seconds,
         "latency_p50_ms": float(np.percentile(lat, 50)),
         "latency_p95_ms": float(np.percentile(lat, 95)),
         "stall_ms": float(gaps.max() - 10.0) if len(gaps) else float("nan"),
+        "stall_cpu_ms": float(cpu[gaps.argmax()]) if len(gaps) else float("nan"),
+        "gui_cpu_pct": float(100.0 * cpu.sum() / gaps.sum()) if len(gaps) else float("nan"),
     }
 
 
@@ -98,7 +105,8 @@ def main() -> int:
             print(
                 f"640x480@30 full, {args.duration:.0f} s: {r['drawn_per_s']:.1f} results drawn/s, latency "
                 f"capture->drawn p50 {r['latency_p50_ms']:.1f} ms p95 {r['latency_p95_ms']:.1f} ms, "
-                f"event-loop stall {r['stall_ms']:.1f} ms"
+                f"event-loop stall {r['stall_ms']:.1f} ms (GUI thread CPU in it {r['stall_cpu_ms']:.1f} ms), "
+                f"GUI thread CPU {r['gui_cpu_pct']:.0f} %"
             )
         if "2" in args.only:
             clip = write_clip(Path(tmp) / "hd.avi", images[:20], (1920, 1080))
@@ -106,7 +114,9 @@ def main() -> int:
                 r = measure(window, app, clip, size_mode, args.short)
                 print(
                     f"1920x1080@30 {size_mode}, {args.short:.0f} s: {r['drawn_per_s']:.1f} results drawn/s, "
-                    f"p95 {r['latency_p95_ms']:.0f} ms, event-loop stall {r['stall_ms']:.1f} ms"
+                    f"p95 {r['latency_p95_ms']:.0f} ms, event-loop stall {r['stall_ms']:.1f} ms "
+                    f"(GUI thread CPU in it {r['stall_cpu_ms']:.1f} ms), "
+                    f"GUI thread CPU {r['gui_cpu_pct']:.0f} %"
                 )
     window.shutdown()
     return 0
