@@ -12,7 +12,7 @@ and an MJPG/AVI source played at 30 FPS (aluminum dataset images when present, e
 For the largest gap the GUI thread's own CPU time within it is printed too (``time.thread_time``):
 a long gap with little CPU means the thread was waiting for a core or the GIL, not working.
 
-Usage: ``python benchmarks/app_live_view.py [--duration 20] [--short 10] [--only 1,2]``.
+Usage: ``python benchmarks/app_live_view.py [--duration 20] [--short 10] [--only 1,2] [--threads N]``.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--short", type=float, default=10.0)
     parser.add_argument("--only", default="1,2")
+    parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: all)")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
@@ -95,9 +96,13 @@ def main() -> int:
     window.resize(1400, 860)
     window.show()
     window.modes.switch("live")
+    window.live_mode.live.threads = args.threads
     window.live_mode.live.follow_model(MODEL, read_card(MODEL).class_table)
     images, what = frames(60)
-    print(f"model {MODEL.name}; source frames: {what}; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"model {MODEL.name}; threads {args.threads or 'default'}; source frames: {what}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         if "1" in args.only:
             clip = write_clip(Path(tmp) / "vga.avi", images, (640, 480))

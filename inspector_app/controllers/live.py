@@ -130,6 +130,8 @@ class LiveController(QObject):
         self.rules = VerdictRules()
         self.settings = LiveSettings()
         self.opacity = 0.5
+        #: onnxruntime threads of the live session (None: its default, every core).
+        self.threads: int | None = None
         self.pipeline: LivePipeline | None = None
         self.tcp_port: int | None = None
         self._lock = threading.Lock()
@@ -304,7 +306,7 @@ class LiveController(QObject):
 
         def load() -> None:  # a worker thread: the window keeps running while the model loads
             try:
-                model = Predictor(path)
+                model = Predictor(path, threads=self.threads)
                 model.warmup()
             except (ModelError, ValueError, OSError) as exc:
                 self._start_loaded.emit(None, str(exc))
@@ -329,7 +331,8 @@ class LiveController(QObject):
             return
         self._set_table(model.class_table)
         self.rules_changed.emit(self.rules)
-        options = PipelineOptions(size=SizePolicy(self.settings.size_mode), rules=self.rules)
+        size = SizePolicy(self.settings.size_mode)
+        options = PipelineOptions(size=size, rules=self.rules, threads=self.threads)
         self.pipeline = LivePipeline([open_source(s) for s in self._specs], model, options, outputs)
         self.pipeline.subscribe(self._on_pipeline_result)
         with self._lock:
