@@ -2,6 +2,8 @@
 
 * ``defect-inspector [PATH] [--model M] [--screenshot OUT.png]``: the desktop station on an image,
   a folder or a project folder (the bundled demo when PATH is omitted);
+* ``defect-inspector SRC``: the station in Live mode on a camera index (``0``), ``/dev/videoN``, a
+  video file or a stream URL (``rtsp://``, ``http://`` ...), started with the station's model;
 * ``defect-inspector predict --model M --input DIR --output DIR ...``: headless batch prediction
   (never loads Qt, needs no display);
 * ``defect-inspector live --source SRC --model M ...``: headless live inspection of cameras,
@@ -16,7 +18,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inspector_app import __version__
-from inspector_app.core.cli_paths import path_arg
+from inspector_app.core.cli_paths import is_url, path_arg
+from inspector_app.services.live.spec import SourceSpec, SourceSpecError, parse_source
+
+#: Files opened as live video sources rather than as images.
+VIDEO_SUFFIXES = frozenset({".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv"})
+
+
+def station_arg(text: str) -> Path | SourceSpec:
+    """``argparse`` type of the positional: a live source spec (camera, device, video, URL) or a
+    path; a bad spec is refused with the parser's reason, quoted as typed."""
+    live = is_url(text) or text.isdigit() or text.startswith("/dev/video")
+    if live or Path(text).suffix.lower() in VIDEO_SUFFIXES:
+        try:
+            return parse_source(text, loop=False)
+        except SourceSpecError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+    return Path(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Use 'defect-inspector predict --help' for headless batch prediction.",
     )
     parser.add_argument(
-        "path", nargs="?", type=path_arg, help="image, folder or project folder (default: the bundled demo)"
+        "path",
+        nargs="?",
+        type=station_arg,
+        help="image, folder or project folder (default: the bundled demo); or a live source: camera "
+        "index, /dev/videoN, video file, rtsp:// or http:// URL (opens Live mode)",
     )
     parser.add_argument(
         "--model",

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QStyleFactory
 from inspector_app import __version__
 from inspector_app.bundled import default_model_path, demo_dir
 from inspector_app.main_window import APP_NAME, MainWindow, demo_copy
+from inspector_app.services.live.spec import SourceSpec
 
 SCREENSHOT_TIMEOUT_S = 60.0
 
@@ -101,6 +102,12 @@ def start(window: MainWindow, path: Path | None, model: Path | None) -> None:
         )
 
 
+def start_live(window: MainWindow, source: SourceSpec) -> None:
+    """Live mode on ``source`` (given on the command line), started once the model is ready."""
+    window.modes.switch("live")
+    window.live_mode.start_when_ready(source.text)
+
+
 def _parse_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
@@ -165,7 +172,12 @@ def take_screenshot(window: MainWindow, out: Path, timeout_s: float = SCREENSHOT
 
 def run(options: argparse.Namespace) -> int:
     """The GUI mode of ``defect-inspector`` (see :mod:`inspector_app.__main__`)."""
-    path: Path | None = options.path
+    path: Path | None = None
+    source: SourceSpec | None = None
+    if isinstance(options.path, SourceSpec):
+        source = options.path
+    else:
+        path = options.path
     if path is not None and not path.exists():
         print(f"defect-inspector: {path}: no such file or folder", file=sys.stderr)
         return 2
@@ -176,6 +188,8 @@ def run(options: argparse.Namespace) -> int:
         window.resize(width, height)
         window.show()
         start(window, path, options.model)
+        if source is not None:
+            start_live(window, source)
         try:
             complete = take_screenshot(window, options.screenshot)
         except OSError as exc:
@@ -190,6 +204,8 @@ def run(options: argparse.Namespace) -> int:
         return 0 if complete else 1
     window.show()
     start(window, path, options.model)
+    if source is not None:
+        start_live(window, source)
     code = app.exec()
     window.shutdown()  # threads end before Python tears the objects down
     return int(code)

@@ -18,11 +18,13 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
 from inspector_app.canvas import CanvasView
+from inspector_app.controllers.live import LiveController
 from inspector_app.controllers.navigation import image_facts
 from inspector_app.controllers.station import Station
 from inspector_app.filelist.view import FileListPanel
 from inspector_app.jobs.loader import LoadedImage
 from inspector_app.modes import AnnotateMode, ModeHost, ReviewMode
+from inspector_app.modes.live import LiveMode
 from inspector_app.services.project import Project
 from inspector_app.widgets import station_dialogs as dialogs
 from inspector_app.widgets.notice import NoticeBar
@@ -91,6 +93,8 @@ class MainWindow(QMainWindow):
         )
         for mode in (self.review_mode, self.annotate_mode):  # Live and Training join here
             self.modes.add(mode)
+        self.live_mode = LiveMode(LiveController(self), s, self.canvas)
+        self.modes.add(self.live_mode)
         self._connect()
         self.resize(1400, 860)
 
@@ -252,6 +256,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every worker thread (idempotent)."""
+        self.live_mode.live.shutdown()
         self.station.shutdown()
 
 

@@ -15,6 +15,9 @@ formats, strides and buffer lifetime are written down once:
   into the QImage's own buffer (background and hidden classes transparent).
 * ``qimage_to_array(image) -> ndarray``: a copy as HxW / HxWx3 / HxWx4 uint8.
 * ``color_to_qcolor(rgb, alpha=255) -> QColor``.
+* ``blended_qimage(image, mask, palette, opacity, max_side) -> QImage``: a frame with its class
+  overlay painted on, optionally downscaled, as one image that owns its pixels. Safe to call on
+  a worker thread (QImage and QPainter on a QImage need no GUI thread), so live views only set it.
 
 Pixel values in the LUT are packed as native-endian 32-bit ``0xAARRGGBB`` words, which is how Qt
 stores ``Format_ARGB32*`` on every platform.
@@ -26,13 +29,15 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage, QPainter
 
 from inspector_app.core.images import to_display_rgb8
 
 __all__ = [
     "argb_lut",
     "array_to_qimage",
+    "blended_qimage",
     "color_to_qcolor",
     "overlay_qimage",
     "qimage_to_array",
@@ -156,3 +161,30 @@ def color_to_qcolor(color: Sequence[int] | QColor, alpha: int = 255) -> QColor:
         return out
     r, g, b = (int(c) for c in color[:3])
     return QColor(r, g, b, alpha)
+
+
+def blended_qimage(
+    image: np.ndarray,
+    mask: npt.NDArray[np.uint8] | None,
+    palette: npt.ArrayLike,
+    opacity: float = 0.5,
+    max_side: int | None = None,
+) -> QImage:
+    """``image`` (HxW / HxWx3 / HxWx4) with ``mask`` coloured by ``palette`` painted over it.
+
+    With ``max_side`` the result is scaled down (smoothly) so its longer side is at most that:
+    a 4096x3000 frame is never handed to a small tile at full size. Thread-safe (see module doc).
+    """
+    frame = array_to_qimage(image).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+    if mask is not None and mask.shape[:2] == image.shape[:2]:
+        painter = QPainter(frame)
+        painter.drawImage(0, 0, overlay_qimage(mask, palette, opacity))
+        painter.end()
+    if max_side is not None and max(frame.width(), frame.height()) > max_side:
+        frame = frame.scaled(
+            max_side,
+            max_side,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+    return frame

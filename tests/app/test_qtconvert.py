@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QImage
 from inspector_app.qtconvert import (
     argb_lut,
     array_to_qimage,
+    blended_qimage,
     color_to_qcolor,
     overlay_qimage,
     qimage_to_array,
@@ -124,3 +125,24 @@ def test_many_python_emits_do_not_abort_the_interpreter() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "done"
+
+
+def test_blended_frame_on_a_worker_thread_is_painted_and_scaled() -> None:
+    import threading
+
+    image = np.full((60, 80, 3), 100, np.uint8)
+    mask = np.zeros((60, 80), np.uint8)
+    mask[10:20, 10:30] = 1
+    palette = np.array([[0, 0, 0], [255, 0, 0]], np.uint8)
+    out: list[QImage] = []
+    worker = threading.Thread(target=lambda: out.append(blended_qimage(image, mask, palette, 0.5)))
+    worker.start()
+    worker.join()
+    rgba = qimage_to_array(out[0])
+    assert rgba.shape == (60, 80, 4)
+    assert tuple(rgba[0, 0, :3]) == (100, 100, 100)  # background: the frame as it was
+    r, g, b = rgba[15, 20, :3]
+    assert 170 <= r <= 180 and 45 <= g <= 55 and 45 <= b <= 55  # half red over grey 100
+    small = blended_qimage(image, mask, palette, 0.5, max_side=40)
+    assert (small.width(), small.height()) == (40, 30)
+    assert blended_qimage(image, None, palette).size() == out[0].size()  # no mask: the frame alone
