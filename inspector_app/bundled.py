@@ -1,7 +1,8 @@
 """The bundled models and demo images: package data, found with :mod:`importlib.resources`.
 
 The repository keeps them in its top-level ``resources/`` folder; the build installs that folder
-as the package ``inspector_app_resources`` (pyproject.toml, [tool.setuptools]), so a wheel, ``pip install .`` and an
+as the package ``inspector_app_resources`` (pyproject.toml, ``[tool.setuptools]``), so a wheel,
+``pip install .`` and an
 editable install all find them the same way. Two overrides come first: ``$DEFECT_INSPECTOR_RESOURCES``
 (a folder laid out like ``resources/``, e.g. an empty one in tests) and a PyInstaller bundle, which
 carries the folder as ``resources`` beside the executable (installer/defect_inspector.spec).
