@@ -66,6 +66,7 @@ class Station(QObject):
 
         nav.project_opened.connect(self._on_navigation_project_opened)
         nav.listing_finished.connect(lambda _total: rev.set_total(files.rowCount()))
+        nav.listing_finished.connect(lambda _total: self.count_in_background())
         nav.scanned.connect(ann.refresh_dirty_marker)
         nav.image_selected.connect(self._on_navigation_image_selected)
         nav.image_shown.connect(self._on_navigation_image_shown)
@@ -73,6 +74,8 @@ class Station(QObject):
 
         pred.model_loaded.connect(self._on_prediction_model_loaded)
         pred.model_settled.connect(self.model_settled)
+        pred.model_settled.connect(self.count_in_background)
+        pred.background_counted.connect(files.set_predicted)
         pred.labels_missing.connect(ann.add_model_labels)
         pred.model_classes_changed.connect(rev.set_model_classes)
         pred.prediction_shown.connect(self._on_prediction_shown)
@@ -100,6 +103,14 @@ class Station(QObject):
     def accept_prediction(self, classes: list[int] | None) -> int:
         """Turn the shown prediction (all classes or some project indices) into polygons."""
         return self.annotation.accept_prediction(self.prediction.mask, classes)
+
+    def count_in_background(self) -> int:
+        """Count the predicted regions of every listed image the model has not counted yet, in the
+        background (lowest priority; the file list's counts fill in). Returns the images queued."""
+        files = self.navigation.files
+        return self.prediction.count_in_background(
+            (entry.name, files.path(row)) for row, entry in enumerate(files.entries())
+        )
 
     def apply_settings(self) -> None:
         """The project's settings were edited: use them and save them."""
@@ -162,4 +173,4 @@ class Station(QObject):
 
     def _on_annotation_class_table_changed(self, table: ClassTable) -> None:
         self.prediction.set_project_table(table)
-        self.review.set_project_classes(table.classes[1:])
+        self.review.set_class_table(table)

@@ -80,9 +80,15 @@ class _PredictRequest:
     request_id: int
     image_id: str
     model_id: str
-    image: np.ndarray
+    image: np.ndarray | None  # None: a background request, decoded from ``path`` in the worker
     prefetch: bool = False
     class_map: ClassMap | None = None
+    name: str = ""
+    path: Path | None = None
+
+
+#: Image-id prefix of background requests (they have no decoded image, hence no content id).
+_BACKGROUND = "\0background:"
 
 
 def _map_key(class_map: ClassMap | None) -> str:
@@ -109,6 +115,8 @@ class _Worker(QObject):
         self._loads: list[tuple[int, Path]] = []
         self._pending: _PredictRequest | None = None
         self._prefetch: _PredictRequest | None = None
+        #: The background pass (lowest priority: one image between two looks at the mailbox).
+        self._background: list[_PredictRequest] = []
 
     # --- called from the GUI thread (mailbox) ---------------------------------------------------
     def post_load(self, request_id: int, path: Path) -> None:
@@ -126,6 +134,10 @@ class _Worker(QObject):
         with self._lock:
             self._pending = None
             self._prefetch = None
+
+    def post_background(self, requests: list[_PredictRequest]) -> None:
+        with self._lock:
+            self._background = list(requests)
 
     # --- worker thread --------------------------------------------------------------------------
     @Slot()
@@ -146,8 +158,10 @@ class _Worker(QObject):
                     request = self._pending or self._prefetch
                     if request is self._pending:
                         self._pending = None
-                    else:
+                    elif request is not None:
                         self._prefetch = None
+                    elif self._background:
+                        request = self._background.pop(0)
             if load is not None:
                 self._load(*load)
             elif request is not None:
@@ -175,8 +189,14 @@ class _Worker(QObject):
             return
         start = time.perf_counter()
         try:
-            want_confidence = self.with_confidence
-            prediction = predictor.predict(request.image, probabilities=want_confidence)
+            image = request.image
+            if image is None:  # background pass: decoded here, off the GUI and loader threads
+                from inspector_app.core.images import read_image
+
+                assert request.path is not None
+                image = read_image(request.path)
+            want_confidence = self.with_confidence and request.image is not None
+            prediction = predictor.predict(image, probabilities=want_confidence)
             from inspector_app.core.regions import region_stats
 
             mask = prediction.mask
@@ -200,7 +220,7 @@ class _Worker(QObject):
                 stats=stats,
                 class_map_key=_map_key(request.class_map),
                 thread_ident=threading.get_ident(),
-                extra={"prefetch": request.prefetch},
+                extra={"prefetch": request.prefetch, "background": request.name},
                 confidence=confidence,
             )
         )
@@ -231,7 +251,9 @@ class InferenceService(QObject):
 
     Signals (GUI thread): ``model_changed(ModelInfo)``, ``model_failed(path, reason)``,
     ``prediction_ready(PredictionResult)`` (only the newest request, current model and class map),
-    ``prediction_failed(image_id, reason)``, ``busy_changed(bool)``.
+    ``prediction_failed(image_id, reason)``, ``busy_changed(bool)``;
+    ``background_predicted(name, PredictionResult)`` for the background pass
+    (:meth:`predict_in_background`; only for the current model and class map).
     """
 
     model_changed = Signal(object)
@@ -239,6 +261,7 @@ class InferenceService(QObject):
     prediction_ready = Signal(object)
     prediction_failed = Signal(str, str)
     busy_changed = Signal(bool)
+    background_predicted = Signal(str, object)
     _wake = Signal()
 
     def __init__(
@@ -270,6 +293,8 @@ class InferenceService(QObject):
         self.cache: LruCache[tuple[str, str, str], PredictionResult] = LruCache(cache_bytes, _result_bytes)
         #: Results that arrived for a superseded request or another model (tests read it).
         self.stale_dropped = 0
+        #: (name, path) of the background pass not answered yet, in order.
+        self._background: dict[str, Path] = {}
 
     # --- requests --------------------------------------------------------------------------------
     def load_model(self, path: str | Path) -> int:
@@ -292,6 +317,8 @@ class InferenceService(QObject):
         self.class_map = class_map
         key = _map_key(class_map)
         self.cache.discard(lambda k: k[2] != key)
+        if self._background:
+            self._post_background()  # queued ones would be numbered the old way
         return True
 
     def set_confidence(self, enabled: bool) -> None:
@@ -353,6 +380,38 @@ class InferenceService(QObject):
         )
         self._wake.emit()
 
+    def predict_in_background(self, items: list[tuple[str, Path]]) -> None:
+        """Predict these image files one by one whenever nothing the operator waits for is queued
+        (replacing an earlier pass); ``background_predicted`` follows for each. The worker decodes
+        them itself and the results are not cached (their masks would evict the images the
+        operator visited); a model change ends the pass, a class-map change re-posts what is left.
+        """
+        self._background = dict(items)
+        self._post_background()
+
+    def cancel_background(self) -> None:
+        """Forget the background pass (one running prediction completes and is dropped)."""
+        self._background = {}
+        self._worker.post_background([])
+
+    @property
+    def background_left(self) -> int:
+        """Images of the background pass not answered yet."""
+        return len(self._background)
+
+    def _post_background(self) -> None:
+        model, class_map = self.model, self.class_map
+        requests = []
+        if model is not None:
+            for name, path in self._background.items():
+                request_id, image_id = next(self._ids), _BACKGROUND + name
+                requests.append(
+                    _PredictRequest(request_id, image_id, model.model_id, None, False, class_map, name, path)
+                )
+        self._worker.post_background(requests)
+        if requests:
+            self._wake.emit()
+
     def cancel_pending(self) -> None:
         """Forget queued requests (a running one completes and is dropped as stale)."""
         self._latest_request = next(self._ids)
@@ -406,6 +465,7 @@ class InferenceService(QObject):
         # indices until the owner sets the new model's map (on model_changed).
         self.class_map = None
         self.cache.discard(lambda key: key[1] != info.model_id)
+        self.cancel_background()  # the owner starts a new pass for the new model
         self.model_changed.emit(info)
 
     @Slot(int, str, str)
@@ -417,6 +477,16 @@ class InferenceService(QObject):
     def _on_predicted(self, result: PredictionResult) -> None:
         key = (result.image_id, result.model_id, result.class_map_key)
         current = self.model is not None and key == self._key(result.image_id, self.model)
+        background = result.extra.get("background")
+        if background:
+            if (
+                self.model is not None
+                and result.model_id == self.model.model_id
+                and result.class_map_key == self.class_map_key
+                and self._background.pop(background, None) is not None
+            ):
+                self.background_predicted.emit(background, result)
+            return
         if current:
             # Results of another model or class map are never asked for again: not cached.
             self.cache.put(key, result)
@@ -434,6 +504,9 @@ class InferenceService(QObject):
 
     @Slot(int, str, str, str)
     def _on_predict_failed(self, request_id: int, image_id: str, model_id: str, reason: str) -> None:
+        if image_id.startswith(_BACKGROUND):  # an unreadable background image: no count, no notice
+            self._background.pop(image_id[len(_BACKGROUND) :], None)
+            return
         if request_id != self._latest_request:
             return
         self._set_busy(False)
