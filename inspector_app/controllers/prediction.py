@@ -145,7 +145,8 @@ class PredictionController(QObject):
         region counts). Replaces an earlier pass; returns the number of images queued."""
         if self.inference.model is None or self._project is None:
             return 0
-        todo = [(name, path) for name, path in items if name not in self._counted]
+        shown = self._image.name if self._image is not None else None  # predicted anyway
+        todo = [(name, path) for name, path in items if name not in self._counted and name != shown]
         self.inference.predict_in_background(todo)
         return len(todo)
 
@@ -288,6 +289,7 @@ class PredictionController(QObject):
         self.stats_changed.emit(result.stats, int(h * w))
         self.model_state_changed.emit(model.name, result.elapsed_ms, "")
         self._counted.add(loaded.name)
+        self.inference.drop_from_background(loaded.name)
         self.prediction_shown.emit(ShownPrediction(loaded.name, model.model_id, self._per_label(result)))
 
     def _per_label(self, result: PredictionResult) -> dict[str, tuple[int, int]]:

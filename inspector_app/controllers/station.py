@@ -66,7 +66,9 @@ class Station(QObject):
 
         nav.project_opened.connect(self._on_navigation_project_opened)
         nav.listing_finished.connect(lambda _total: rev.set_total(files.rowCount()))
-        nav.listing_finished.connect(lambda _total: self.count_in_background())
+        # The background pass starts once the first prediction is on screen (it never runs before
+        # the image the operator waits for), and again when a listing ends after that.
+        nav.listing_finished.connect(lambda _total: self._start_background_pass())
         nav.scanned.connect(ann.refresh_dirty_marker)
         nav.image_selected.connect(self._on_navigation_image_selected)
         nav.image_shown.connect(self._on_navigation_image_shown)
@@ -74,7 +76,6 @@ class Station(QObject):
 
         pred.model_loaded.connect(self._on_prediction_model_loaded)
         pred.model_settled.connect(self.model_settled)
-        pred.model_settled.connect(self.count_in_background)
         pred.background_counted.connect(files.set_predicted)
         pred.labels_missing.connect(ann.add_model_labels)
         pred.model_classes_changed.connect(rev.set_model_classes)
@@ -164,13 +165,21 @@ class Station(QObject):
     def _on_prediction_model_loaded(self, info: ModelInfo) -> None:
         self.annotation.adopt_model_table(info.class_table)
 
+    def _start_background_pass(self) -> None:
+        if self.prediction.mask is not None:
+            self.count_in_background()
+
     def _on_prediction_shown(self, shown: ShownPrediction) -> None:
         self.navigation.files.set_predicted(shown.name, shown.regions())
         self.review.set_prediction(shown.model_id, shown.areas())
         self.last_switch_ms = (time.perf_counter() - self.navigation.selected_at) * 1e3
         self.prediction_shown.emit(shown.name)
         self.prediction.prefetch(self.navigation.next_decoded())
+        if not self.prediction.inference.background_left:
+            self.count_in_background()  # after a model change or a new project: every image again
 
     def _on_annotation_class_table_changed(self, table: ClassTable) -> None:
         self.prediction.set_project_table(table)
-        self.review.set_class_table(table)
+        # The prediction controller may have grown the table meanwhile (labels_missing, a nested
+        # class_table_changed): the review gets the table as it is now, not this older one.
+        self.review.set_class_table(self.annotation.class_table)

@@ -156,12 +156,12 @@ class _Worker(QObject):
                 else:
                     load = None
                     request = self._pending or self._prefetch
-                    if request is self._pending:
-                        self._pending = None
-                    elif request is not None:
-                        self._prefetch = None
-                    elif self._background:
+                    if request is None and self._background:
                         request = self._background.pop(0)
+                    elif request is self._pending:
+                        self._pending = None
+                    else:
+                        self._prefetch = None
             if load is not None:
                 self._load(*load)
             elif request is not None:
@@ -393,6 +393,11 @@ class InferenceService(QObject):
         """Forget the background pass (one running prediction completes and is dropped)."""
         self._background = {}
         self._worker.post_background([])
+
+    def drop_from_background(self, name: str) -> None:
+        """Leave ``name`` out of the background pass (e.g. its prediction is on screen already)."""
+        if self._background.pop(name, None) is not None:
+            self._post_background()
 
     @property
     def background_left(self) -> int:
