@@ -25,7 +25,7 @@ from inspector_app.widgets.station_actions import StationActions
 
 #: Dock widths at the default window size: wide enough for the columns, narrow enough that the
 #: canvas keeps most of the window.
-DOCK_WIDTH = 300
+DOCK_WIDTH = 250
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ def add_labelme_actions(
     add_aliases(lambda name: a.tools.get(name[6:]) if name.startswith("tools.") else getattr(a, name, None))
     new = build_new_actions(window)
     freehand = new["tool_freehand"]
+    freehand.setText("Freehand")  # as short as the other tools' names (Annotate-mode buttons)
     freehand.setCheckable(True)
     freehand.setData("freehand")
     if a.tool_group is not None:

@@ -151,7 +151,7 @@ def test_labelme_keys_and_new_actions_in_the_window(qtbot: QtBot, win: MainWindo
     qtbot.keyClick(canvas, Qt.Key.Key_T)
     assert not any(session.is_hidden(i) for i in session.shape_ids)
     help_text = shortcuts_text(win.actions_)
-    for text in ("Freehand polygon", "Edit label…", "Fit width", "Next defect region", "Shapes panel"):
+    for text in ("Freehand", "Edit label…", "Fit width", "Next defect region", "Shapes panel"):
         assert text in help_text
     toggle = next(a for a in win.actions_.view_extra if a.text() == "Defects panel")
     toggle.trigger()
