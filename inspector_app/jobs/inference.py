@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,7 @@ class _PredictRequest:
     class_map: ClassMap | None = None
     name: str = ""
     path: Path | None = None
+    pass_id: int = 0  # the background pass it belongs to
 
 
 #: Image-id prefix of background requests (they have no decoded image, hence no content id).
@@ -220,7 +221,7 @@ class _Worker(QObject):
                 stats=stats,
                 class_map_key=_map_key(request.class_map),
                 thread_ident=threading.get_ident(),
-                extra={"prefetch": request.prefetch, "background": request.name},
+                extra={"prefetch": request.prefetch, "background": request.name, "pass": request.pass_id},
                 confidence=confidence,
             )
         )
@@ -295,6 +296,9 @@ class InferenceService(QObject):
         self.stale_dropped = 0
         #: (name, path) of the background pass not answered yet, in order.
         self._background: dict[str, Path] = {}
+        #: Id of the current background pass: an answer of an earlier one (another project with
+        #: the same image names) is never taken for this one.
+        self._pass = 0
 
     # --- requests --------------------------------------------------------------------------------
     def load_model(self, path: str | Path) -> int:
@@ -387,11 +391,13 @@ class InferenceService(QObject):
         operator visited); a model change ends the pass, a class-map change re-posts what is left.
         """
         self._background = dict(items)
+        self._pass += 1
         self._post_background()
 
     def cancel_background(self) -> None:
         """Forget the background pass (one running prediction completes and is dropped)."""
         self._background = {}
+        self._pass += 1
         self._worker.post_background([])
 
     def drop_from_background(self, name: str) -> None:
@@ -405,14 +411,13 @@ class InferenceService(QObject):
         return len(self._background)
 
     def _post_background(self) -> None:
-        model, class_map = self.model, self.class_map
+        model, class_map, pass_id = self.model, self.class_map, self._pass
         requests = []
         if model is not None:
             for name, path in self._background.items():
-                request_id, image_id = next(self._ids), _BACKGROUND + name
-                requests.append(
-                    _PredictRequest(request_id, image_id, model.model_id, None, False, class_map, name, path)
-                )
+                image_id = f"{_BACKGROUND}{pass_id}:{name}"
+                request = _PredictRequest(next(self._ids), image_id, model.model_id, None)
+                requests.append(replace(request, class_map=class_map, name=name, path=path, pass_id=pass_id))
         self._worker.post_background(requests)
         if requests:
             self._wake.emit()
@@ -488,6 +493,7 @@ class InferenceService(QObject):
                 self.model is not None
                 and result.model_id == self.model.model_id
                 and result.class_map_key == self.class_map_key
+                and result.extra.get("pass") == self._pass
                 and self._background.pop(background, None) is not None
             ):
                 self.background_predicted.emit(background, result)
@@ -510,7 +516,9 @@ class InferenceService(QObject):
     @Slot(int, str, str, str)
     def _on_predict_failed(self, request_id: int, image_id: str, model_id: str, reason: str) -> None:
         if image_id.startswith(_BACKGROUND):  # an unreadable background image: no count, no notice
-            self._background.pop(image_id[len(_BACKGROUND) :], None)
+            pass_id, _, name = image_id[len(_BACKGROUND) :].partition(":")
+            if pass_id == str(self._pass):
+                self._background.pop(name, None)
             return
         if request_id != self._latest_request:
             return

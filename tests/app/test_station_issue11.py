@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
@@ -221,3 +223,36 @@ def test_the_background_pass_ends_with_the_project(qtbot: QtBot, tmp_path: Path)
         assert window.station.prediction.inference.background_left == 0
     finally:
         window.shutdown()
+
+
+def test_background_answers_of_an_earlier_pass_or_an_unreadable_file_count_for_nothing(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from inspector_app.jobs.inference import InferenceService
+
+    service = InferenceService()
+    try:
+        with qtbot.waitSignal(service.model_changed, timeout=WAIT_MS):
+            service.load_model(make_model(tmp_path / "rgb4.onnx"))
+        names = make_folder(tmp_path / "one", 40)  # a red and a green patch each
+        plain = tmp_path / "two"  # the same names, nothing to find
+        plain.mkdir()
+        for name in names:
+            cv2.imwrite(str(plain / name), np.full((48, 64, 3), 40, np.uint8))
+        (plain / "broken.png").write_bytes(b"not an image")
+        answers: list[tuple[str, int]] = []
+        service.background_predicted.connect(
+            lambda name, result: answers.append((name, sum(r for _a, r in result.stats[1:])))
+        )
+        service.predict_in_background([(n, tmp_path / "one" / n) for n in names])
+        qtbot.waitUntil(lambda: bool(answers), timeout=WAIT_MS)  # the first pass is running
+        first = len(answers)
+        # Another project with the same names replaces the pass while one of its images is predicted.
+        service.predict_in_background([(n, plain / n) for n in [*names, "broken.png"]])
+        qtbot.waitUntil(lambda: service.background_left == 0, timeout=WAIT_MS)
+        qtbot.wait(100)
+        later = answers[first:]
+        assert sorted(name for name, _ in later) == sorted(names)  # each once; broken.png: none
+        assert all(regions == 0 for _name, regions in later)  # all of them the plain images'
+    finally:
+        service.shutdown()
