@@ -256,3 +256,29 @@ def test_background_answers_of_an_earlier_pass_or_an_unreadable_file_count_for_n
         assert all(regions == 0 for _name, regions in later)  # all of them the plain images'
     finally:
         service.shutdown()
+
+
+def test_predict_folder_dialog_names_the_model(qtbot: QtBot, win: MainWindow) -> None:
+    from inspector_app.widgets.batch_dialog import BatchDialog
+
+    qtbot.keyClick(win.canvas, Qt.Key.Key_P, CTRL | SHIFT)
+    dialog = win.findChild(BatchDialog)
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.model_name == "RGB test model"  # the card's name, not "rgb4.onnx"
+    dialog.close()
+
+
+def test_enter_in_the_search_opens_the_match_and_gives_the_keys_back_to_the_image(
+    qtbot: QtBot, win: MainWindow
+) -> None:
+    qtbot.keyClick(win.canvas, Qt.Key.Key_F, CTRL)
+    search = win.file_panel.search
+    assert search.hasFocus()
+    with qtbot.waitSignal(win.image_shown, timeout=WAIT_MS) as blocker:
+        qtbot.keyClicks(search, "img_2")
+    assert blocker.args == ["img_2.png"]  # the only match is opened (bug 4)
+    qtbot.keyClick(search, Qt.Key.Key_Return)
+    assert win.canvas.hasFocus()  # so D / A / O / N work again at once
+    qtbot.keyClick(win.canvas, Qt.Key.Key_F, CTRL)
+    qtbot.keyClick(search, Qt.Key.Key_Escape)  # clears the search, focus back to the image
+    assert search.text() == "" and win.canvas.hasFocus()
