@@ -84,7 +84,7 @@ class PredictionController(QObject):
         self._model_classes: tuple[ClassInfo, ...] | None = None
         self._filters: list[tuple[str, str]] | None = None
         self._remember = False
-        #: Images whose regions this model has counted (shown or in the background pass).
+        #: Images whose regions this model has counted or queued (shown or in the background pass).
         self._counted: set[str] = set()
         self.inference.background_predicted.connect(self._on_inference_background_predicted)
         self.inference.model_changed.connect(self._on_inference_model_changed)
@@ -147,6 +147,9 @@ class PredictionController(QObject):
             return 0
         shown = self._image.name if self._image is not None else None  # predicted anyway
         todo = [(name, path) for name, path in items if name not in self._counted and name != shown]
+        # Queued counts as counted: an unreadable file is not tried again at every image switch (a
+        # new project or model clears the set, a class-map change re-posts what is left).
+        self._counted.update(name for name, _path in todo)
         self.inference.predict_in_background(todo)
         return len(todo)
 
@@ -299,9 +302,6 @@ class PredictionController(QObject):
         }
 
     def _on_inference_background_predicted(self, name: str, result: PredictionResult) -> None:
-        if name in self._counted:
-            return
-        self._counted.add(name)
         shown = ShownPrediction(name, result.model_id, self._per_label(result))
         self.background_counted.emit(name, shown.regions())
 

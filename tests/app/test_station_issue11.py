@@ -208,19 +208,25 @@ def test_the_file_list_counts_every_images_regions_in_the_background(
     assert sorted(counted) == ["img_1.png", "img_2.png", "img_3.png"]  # img_0 by its shown prediction
 
 
-def test_the_background_pass_ends_with_the_project(qtbot: QtBot, tmp_path: Path) -> None:
+def test_the_background_pass_ends_with_the_project_and_skips_unreadable_files(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
     root = tmp_path / "project"
     make_folder(root, 3)
     window = _open(qtbot, root, make_model(tmp_path / "rgb4.onnx"))
     try:
         other = tmp_path / "other"
         make_folder(other, 2)
+        (other / "img_9.png").write_bytes(b"not an image")
         with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
             assert window.open_path(other)
         files = window.station.navigation.files
-        qtbot.waitUntil(lambda: all(e.predicted is not None for e in files.entries()), timeout=WAIT_MS)
-        assert [e.name for e in files.entries()] == ["img_0.png", "img_1.png"]
-        assert window.station.prediction.inference.background_left == 0
+        readable = [e for e in files.entries() if e.name != "img_9.png"]
+        qtbot.waitUntil(lambda: all(e.predicted is not None for e in readable), timeout=WAIT_MS)
+        assert [e.name for e in files.entries()] == ["img_0.png", "img_1.png", "img_9.png"]
+        qtbot.waitUntil(lambda: window.station.prediction.inference.background_left == 0, timeout=WAIT_MS)
+        assert files.entries()[2].predicted is None
+        assert window.station.count_in_background() == 0  # the unreadable file is not tried again
     finally:
         window.shutdown()
 
