@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
         undo, redo = build_undo_redo(self, session.undo_group)
         self.docks = build_docks(self, self.canvas, session)  # issue 11: Shapes and Defects docks
         self.shape_list, self.navigator = self.docks.shape_list, self.docks.navigator
-        add_labelme_actions(self, a, self.canvas, session, self.docks)
+        add_labelme_actions(self, a, self.canvas, session, self.docks, self.station)
         self.canvas.context_menu_extender = extend_context_menu(a)
         build_menus(self, a, undo, redo)
         self.toolbar = build_toolbar(self, a, undo, redo)
@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         pred.overlay_changed.connect(lambda mask, _p: self.navigator.set_prediction(mask, pred.confidence))
         pred.prediction_cleared.connect(lambda: self.navigator.set_prediction(None))
         pred.model_loaded.connect(lambda _info: self.navigator.set_prediction(None))
+        pred.background_progressed.connect(status.set_background_left)
 
         nav.project_opened.connect(self._on_navigation_project_opened)
         nav.listing_started.connect(lambda: panel.set_listing(True))

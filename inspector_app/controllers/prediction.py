@@ -54,7 +54,8 @@ class PredictionController(QObject):
     ``stats_cleared(reason)``; ``model_state_changed(name, elapsed_ms, state)``;
     ``model_classes_changed(classes)`` (legend rows, accept menu); ``class_filters_changed(pairs)``;
     ``labels_missing(labels, model name)``; ``notice_posted(text, level)``;
-    ``background_counted(name, {label: regions})`` (the background pass, :meth:`count_in_background`).
+    ``background_counted(name, {label: regions})``, ``background_progressed(images left)`` (the
+    background pass, :meth:`count_in_background`).
     """
 
     model_loading = Signal(str)
@@ -73,6 +74,7 @@ class PredictionController(QObject):
     labels_missing = Signal(list, str)
     notice_posted = Signal(str, str)
     background_counted = Signal(str, object)
+    background_progressed = Signal(int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +89,7 @@ class PredictionController(QObject):
         #: Images whose regions this model has counted or queued (shown or in the background pass).
         self._counted: set[str] = set()
         self.inference.background_predicted.connect(self._on_inference_background_predicted)
+        self.inference.background_progressed.connect(self.background_progressed)
         self.inference.model_changed.connect(self._on_inference_model_changed)
         self.inference.model_failed.connect(self._on_inference_model_failed)
         self.inference.prediction_ready.connect(self._show)
@@ -138,6 +141,11 @@ class PredictionController(QObject):
     def set_confidence(self, enabled: bool) -> None:
         """Deliver per-pixel confidences with the predictions (the defect navigator's column)."""
         self.inference.set_confidence(enabled)
+
+    def cancel_background(self) -> None:
+        """Stop the background count; a later :meth:`count_in_background` starts it over."""
+        self.inference.cancel_background()
+        self._counted.clear()  # the queued ones were never answered
 
     def count_in_background(self, items: Iterable[tuple[str, Path]]) -> int:
         """Predict the images this model has not counted yet, one at a time whenever the worker has

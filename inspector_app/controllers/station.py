@@ -53,6 +53,8 @@ class Station(QObject):
         super().__init__(parent)
         self._operator = operator
         self._shut_down = False
+        #: Count every image's predicted regions in the background (View ▸ Count regions…).
+        self.background_counting = True
         #: Time (ms) from selecting an image to its prediction on screen (benchmarks read it).
         self.last_switch_ms: float | None = None
         self.navigation = nav = NavigationController(self)
@@ -108,10 +110,20 @@ class Station(QObject):
     def count_in_background(self) -> int:
         """Count the predicted regions of every listed image the model has not counted yet, in the
         background (lowest priority; the file list's counts fill in). Returns the images queued."""
+        if not self.background_counting:
+            return 0
         files = self.navigation.files
         return self.prediction.count_in_background(
             (entry.name, files.path(row)) for row, entry in enumerate(files.entries())
         )
+
+    def set_background_counting(self, enabled: bool) -> None:
+        """Turn the background count on (it starts at once) or off (the running pass stops)."""
+        self.background_counting = enabled
+        if enabled:
+            self._start_background_pass()
+        else:
+            self.prediction.cancel_background()
 
     def apply_settings(self) -> None:
         """The project's settings were edited: use them and save them."""

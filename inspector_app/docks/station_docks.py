@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
 from inspector_app.canvas import CanvasView
+from inspector_app.controllers.station import Station
 from inspector_app.docks.defect_navigator import DefectNavigator
 from inspector_app.docks.shape_list import ShapeListPanel
 from inspector_app.editing import AnnotationSession
@@ -68,6 +69,7 @@ def add_labelme_actions(
     canvas: CanvasView,
     session: AnnotationSession,
     docks: StationDocks,
+    station: Station,
 ) -> dict[str, QAction]:
     """labelme's keys on the existing actions, and the new actions connected; they join
     ``a.tools`` (freehand), ``a.edit_extra`` and ``a.view_extra`` (menus, Help). Call before
@@ -91,6 +93,13 @@ def add_labelme_actions(
     a.edit_extra.append(new["edit_label"])
     a.view_extra += [new[n] for n in ("zoom_in", "zoom_out", "fit_width", "toggle_shapes")]
     a.view_extra += [new["next_region"], new["previous_region"]]
+    count = QAction("Count regions of every image", window)
+    count.setObjectName("background_count")
+    count.setCheckable(True)
+    count.setChecked(station.background_counting)
+    count.setStatusTip("Predict every listed image in the background for the list's region counts")
+    count.toggled.connect(station.set_background_counting)
+    a.view_extra.append(count)
     for dock, key in ((docks.shapes_dock, "Ctrl+Shift+L"), (docks.defects_dock, "Ctrl+Shift+R")):
         toggle = dock.toggleViewAction()
         toggle.setText(f"{dock.windowTitle()} panel")

@@ -51,8 +51,8 @@ class InferenceService(QObject):
     Signals (GUI thread): ``model_changed(ModelInfo)``, ``model_failed(path, reason)``,
     ``prediction_ready(PredictionResult)`` (only the newest request, current model and class map),
     ``prediction_failed(image_id, reason)``, ``busy_changed(bool)``;
-    ``background_predicted(name, PredictionResult)`` for the background pass
-    (:meth:`predict_in_background`; only for the current model and class map).
+    ``background_predicted(name, PredictionResult)`` and ``background_progressed(left)`` for the
+    background pass (:meth:`predict_in_background`; only for the current model and class map).
     """
 
     model_changed = Signal(object)
@@ -61,6 +61,7 @@ class InferenceService(QObject):
     prediction_failed = Signal(str, str)
     busy_changed = Signal(bool)
     background_predicted = Signal(str, object)
+    background_progressed = Signal(int)  # images of the background pass not answered yet
     _wake = Signal()
 
     def __init__(
@@ -191,12 +192,14 @@ class InferenceService(QObject):
         self._background = dict(items)
         self._pass += 1
         self._post_background()
+        self.background_progressed.emit(len(self._background))
 
     def cancel_background(self) -> None:
         """Forget the background pass (one running prediction completes and is dropped)."""
         self._background = {}
         self._pass += 1
         self._worker.post_background([])
+        self.background_progressed.emit(0)
 
     def drop_from_background(self, name: str) -> None:
         """Leave ``name`` out of the background pass (e.g. its prediction is on screen already)."""
@@ -295,6 +298,7 @@ class InferenceService(QObject):
                 and self._background.pop(background, None) is not None
             ):
                 self.background_predicted.emit(background, result)
+                self.background_progressed.emit(len(self._background))
             return
         if current:
             # Results of another model or class map are never asked for again: not cached.
@@ -317,6 +321,7 @@ class InferenceService(QObject):
             pass_id, _, name = image_id[len(BACKGROUND_PREFIX) :].partition(":")
             if pass_id == str(self._pass):
                 self._background.pop(name, None)
+                self.background_progressed.emit(len(self._background))
             return
         if request_id != self._latest_request:
             return

@@ -288,3 +288,31 @@ def test_enter_in_the_search_opens_the_match_and_gives_the_keys_back_to_the_imag
     qtbot.keyClick(win.canvas, Qt.Key.Key_F, CTRL)
     qtbot.keyClick(search, Qt.Key.Key_Escape)  # clears the search, focus back to the image
     assert search.text() == "" and win.canvas.hasFocus()
+
+
+def test_the_background_count_shows_what_is_left_and_can_be_turned_off(qtbot: QtBot, tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    make_folder(root, 12)
+    window = MainWindow(operator="tester")
+    qtbot.addWidget(window)
+    try:
+        toggle = next(a for a in window.actions_.view_extra if a.text() == "Count regions of every image")
+        assert toggle.isChecked()
+        toggle.trigger()  # off before anything is open
+        with qtbot.waitSignal(window.model_settled, timeout=WAIT_MS):
+            window.station.prediction.load_model(make_model(tmp_path / "rgb4.onnx"))
+        with qtbot.waitSignal(window.prediction_shown, timeout=WAIT_MS):
+            assert window.open_path(root)
+        files, status = window.station.navigation.files, window.status
+        qtbot.wait(300)
+        assert [e.name for e in files.entries() if e.predicted is not None] == ["img_0.png"]  # the one shown
+        assert status.count_label.text() == ""
+        lefts: list[int] = []
+        window.station.prediction.background_progressed.connect(lefts.append)
+        toggle.trigger()  # on: the other 11 are counted, the status bar counts down to nothing
+        assert lefts[0] == 11 and status.count_label.text() == "Counting regions: 11 left"
+        qtbot.waitUntil(lambda: all(e.predicted is not None for e in files.entries()), timeout=WAIT_MS)
+        assert lefts[-1] == 0 and lefts == sorted(lefts, reverse=True)
+        assert status.count_label.text() == ""
+    finally:
+        window.shutdown()
