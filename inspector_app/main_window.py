@@ -21,6 +21,7 @@ from inspector_app.canvas import CanvasView
 from inspector_app.controllers.live import LiveController
 from inspector_app.controllers.navigation import image_facts
 from inspector_app.controllers.station import Station
+from inspector_app.docks.station_docks import add_labelme_actions, build_docks, extend_context_menu
 from inspector_app.filelist.view import FileListPanel
 from inspector_app.jobs.loader import LoadedImage
 from inspector_app.modes import AnnotateMode, ModeHost, ReviewMode
@@ -80,7 +81,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(build_splitter(self, self.file_panel, self.notice, self.canvas, pages))
 
         a = self.actions_ = build_actions(self)
-        undo, redo = build_undo_redo(self, self.station.annotation.session.undo_group)
+        session = self.station.annotation.session
+        undo, redo = build_undo_redo(self, session.undo_group)
+        self.docks = build_docks(self, self.canvas, session)  # issue 11: Shapes and Defects docks
+        self.shape_list, self.navigator = self.docks.shape_list, self.docks.navigator
+        add_labelme_actions(self, a, self.canvas, session, self.docks, self.station)
+        self.canvas.context_menu_extender = extend_context_menu(a)
         build_menus(self, a, undo, redo)
         self.toolbar = build_toolbar(self, a, undo, redo)
         self.modes = ModeHost(pages, build_mode_bar(self), self)
@@ -128,6 +134,15 @@ class MainWindow(QMainWindow):
         legend.layer_mode_changed.connect(lambda mode: nav.remember_view(layer_mode=mode))
         legend.visibility_changed.connect(lambda _visible: self._apply_class_visibility())
         self.review_mode.verdict_bar.editing_finished.connect(canvas.setFocus)
+        panel.match_activated.connect(lambda _row: canvas.setFocus())
+        panel.search_cleared.connect(canvas.setFocus)
+        self.notice.follow_edits(ann.session.shapes_changed)  # "N shapes added" goes at the next edit
+        ann.prediction_accepted.connect(self._on_annotation_prediction_accepted)
+        pred.set_confidence(True)  # the navigator's Conf. column
+        pred.overlay_changed.connect(lambda mask, _p: self.navigator.set_prediction(mask, pred.confidence))
+        pred.prediction_cleared.connect(lambda: self.navigator.set_prediction(None))
+        pred.model_loaded.connect(lambda _info: self.navigator.set_prediction(None))
+        pred.background_progressed.connect(status.set_background_left)
 
         nav.project_opened.connect(self._on_navigation_project_opened)
         nav.listing_started.connect(lambda: panel.set_listing(True))
@@ -176,6 +191,7 @@ class MainWindow(QMainWindow):
         project = self.station.navigation.project
         if project is not None and dialogs.edit_settings(self, project.settings):
             self.station.apply_settings()
+            self.canvas.set_outline_in_both(project.settings.outline_annotations_in_both)
 
     def open_batch_dialog(self) -> None:
         """ "Predict folder": the batch dialog for the current model and folder."""
@@ -183,9 +199,8 @@ class MainWindow(QMainWindow):
         if model is None:
             self.notice.show_message("Load a model first (Model ▸ Open model…).", "warning")
             return
-        dialogs.show_batch_dialog(
-            self, self.station.batch, model.path, project.root if project else Path.home()
-        )
+        root = project.root if project else Path.home()
+        dialogs.show_batch_dialog(self, self.station.batch, model.path, root, model.name)
 
     # ============================================================ view slots
     def _open_chosen(self, choose: Callable[[QWidget, str], str]) -> None:
@@ -204,6 +219,7 @@ class MainWindow(QMainWindow):
         self.file_panel.forget_current()
         self.legend.set_opacity(project.settings.overlay_opacity)
         self.legend.set_layer_mode(project.settings.layer_mode)
+        self.canvas.set_outline_in_both(project.settings.outline_annotations_in_both)
         self.prediction_panel.model_picker.start_dir = str(project.root)
         self._update_title()
 
@@ -213,8 +229,14 @@ class MainWindow(QMainWindow):
         if total == 0:
             self.status.set_no_image("No images")
 
+    def _on_annotation_prediction_accepted(self, count: int) -> None:
+        self.notice.show_message(
+            f"{count} shape(s) added from the prediction (Ctrl+Z undoes).", until_edit=True
+        )
+
     def _on_station_image_arrived(self, loaded: LoadedImage) -> None:
         assert loaded.image is not None
+        self.navigator.set_prediction(None)
         self.canvas.set_prediction(None)
         self.canvas.set_image(loaded.display)
         self.status.set_image(loaded.name, *image_facts(loaded.image))
@@ -223,6 +245,7 @@ class MainWindow(QMainWindow):
     def _on_station_image_unreadable(self, name: str) -> None:
         self.canvas.set_image(None)
         self.canvas.set_prediction(None)
+        self.navigator.set_prediction(None)
         self.status.set_no_image(f"{name}: unreadable")
 
     def _apply_class_visibility(self) -> None:

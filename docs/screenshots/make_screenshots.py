@@ -6,7 +6,10 @@ Works on a temporary copy of the bundled demo, so the repository is never writte
 
 * ``station.png``  the station as it opens: first image, prediction overlay, legend, verdict bar;
 * ``review.png``   after a few verdicts: NG filter, summary counts and the per-class chart;
-* ``annotate.png`` a prediction accepted as polygons (annotation layer), unsaved marker.
+* ``annotate.png`` a prediction accepted as polygons (annotation layer), unsaved marker, the
+  Shapes dock listing them;
+* ``defects.png``  the Defects dock (region navigator) and the canvas zoomed to the largest
+  region of the image (what G does).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def _goto(window: MainWindow, row: int) -> None:
 
 
 def main() -> None:
-    """Write the three PNGs."""
+    """Write the four PNGs."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, default=default_model_path())
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
@@ -90,6 +93,12 @@ def main() -> None:
     window.notice.dismiss()
     _settle(400)
     window.grab().save(str(args.out / "annotate.png"))
+
+    window.legend.set_layer_mode("both")
+    window.docks.defects_dock.raise_()
+    window.navigator.next_region()
+    _settle(400)
+    window.grab().save(str(args.out / "defects.png"))
     window.shutdown()
     window.close()
     shutil.rmtree(work, ignore_errors=True)

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from inspector_app.core.classes import ClassTable, ClassTableError
+from inspector_app.core.classes import ClassTable
 from inspector_app.editing import AnnotationSession, SaveError
 from inspector_app.jobs.loader import LoadedImage
 from inspector_app.services.project import Project, ProjectError, annotation_path
@@ -49,7 +49,8 @@ class AnnotationController(QObject):
     ``saved(name, shape counts)``; ``dirty_marked(name, dirty)`` (list marker of an image);
     ``dirty_changed(dirty)`` (the held image); ``save_state_changed(text)``;
     ``shape_counts_changed(name, counts)`` (unsaved edits); ``annotation_unreadable(name, error)``;
-    ``class_table_changed(ClassTable)``; ``notice_posted(text, level)``.
+    ``class_table_changed(ClassTable)``; ``notice_posted(text, level)``;
+    ``prediction_accepted(count)`` (shapes added by :meth:`accept_prediction`).
 
     ``flush_edits`` is called before every save: the canvas commits a drag or a drawing in
     progress (given by the window, so this controller knows no view).
@@ -63,6 +64,7 @@ class AnnotationController(QObject):
     annotation_unreadable = Signal(str, str)
     class_table_changed = Signal(object)
     notice_posted = Signal(str, str)
+    prediction_accepted = Signal(int)
 
     def __init__(self, flush_edits: Callable[[], None] = lambda: None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -106,15 +108,8 @@ class AnnotationController(QObject):
         demo and the datasets); else the model's; else none (labels met are added).
         """
         self._project = project
-        table, self._table_source = project.class_table, "project"
-        root_yaml = project.root / "classes.yaml"
-        if table is None and root_yaml.is_file():
-            try:
-                table, self._table_source = ClassTable.load(root_yaml), "folder"
-            except ClassTableError as exc:
-                self.notice_posted.emit(f"Ignored {root_yaml.name}: {exc}", "warning")
-        if table is None:
-            table, self._table_source = model_table, "model" if model_table is not None else "none"
+        # A bad folder classes.yaml is in project.warnings (shown at open).
+        table, self._table_source = project.table_in_use(model_table)
         self._adopt(table or ClassTable.from_labels([]))
         self.restart_autosave()
 
@@ -161,7 +156,8 @@ class AnnotationController(QObject):
         tolerance = settings.accept_tolerance if settings else 1.0
         mask = without_specks(mask, settings.accept_min_area if settings else 0)
         ids = self.session.accept_prediction(mask, classes, tolerance, class_table=self.class_table)
-        self.notice_posted.emit(f"{len(ids)} shape(s) added from the prediction (Ctrl+Z undoes).", "info")
+        # Not a notice_posted: the view shows it until the next edit (prediction_accepted).
+        self.prediction_accepted.emit(len(ids))
         return len(ids)
 
     # --- saving ------------------------------------------------------------------------------

@@ -53,7 +53,9 @@ class PredictionController(QObject):
     ``overlay_changed(mask | None, palette)``; ``stats_changed(stats, pixels)``,
     ``stats_cleared(reason)``; ``model_state_changed(name, elapsed_ms, state)``;
     ``model_classes_changed(classes)`` (legend rows, accept menu); ``class_filters_changed(pairs)``;
-    ``labels_missing(labels, model name)``; ``notice_posted(text, level)``.
+    ``labels_missing(labels, model name)``; ``notice_posted(text, level)``;
+    ``background_counted(name, {label: regions})``, ``background_progressed(images left)`` (the
+    background pass, :meth:`count_in_background`).
     """
 
     model_loading = Signal(str)
@@ -71,6 +73,8 @@ class PredictionController(QObject):
     class_filters_changed = Signal(list)
     labels_missing = Signal(list, str)
     notice_posted = Signal(str, str)
+    background_counted = Signal(str, object)
+    background_progressed = Signal(int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +86,10 @@ class PredictionController(QObject):
         self._model_classes: tuple[ClassInfo, ...] | None = None
         self._filters: list[tuple[str, str]] | None = None
         self._remember = False
+        #: Images whose regions this model has counted or queued (shown or in the background pass).
+        self._counted: set[str] = set()
+        self.inference.background_predicted.connect(self._on_inference_background_predicted)
+        self.inference.background_progressed.connect(self.background_progressed)
         self.inference.model_changed.connect(self._on_inference_model_changed)
         self.inference.model_failed.connect(self._on_inference_model_failed)
         self.inference.prediction_ready.connect(self._show)
@@ -97,6 +105,11 @@ class PredictionController(QObject):
     def mask(self) -> np.ndarray | None:
         """Class-index mask (project indices) of the prediction on screen."""
         return self._prediction.mask if self._prediction is not None else None
+
+    @property
+    def confidence(self) -> np.ndarray | None:
+        """Per-pixel confidence (uint8) of the prediction on screen (see :meth:`set_confidence`)."""
+        return self._prediction.confidence if self._prediction is not None else None
 
     def class_name_at(self, x: int, y: int) -> str:
         """Name of the predicted class under image pixel (x, y); "" without a prediction."""
@@ -122,6 +135,31 @@ class PredictionController(QObject):
         self._image = None
         self._drop_prediction()
         self.inference.cancel_pending()
+        self.inference.cancel_background()
+        self._counted.clear()
+
+    def set_confidence(self, enabled: bool) -> None:
+        """Deliver per-pixel confidences with the predictions (the defect navigator's column)."""
+        self.inference.set_confidence(enabled)
+
+    def cancel_background(self) -> None:
+        """Stop the background count; a later :meth:`count_in_background` starts it over."""
+        self.inference.cancel_background()
+        self._counted.clear()  # the queued ones were never answered
+
+    def count_in_background(self, items: Iterable[tuple[str, Path]]) -> int:
+        """Predict the images this model has not counted yet, one at a time whenever the worker has
+        nothing the operator waits for; ``background_counted`` follows for each (the file list's
+        region counts). Replaces an earlier pass; returns the number of images queued."""
+        if self.inference.model is None or self._project is None:
+            return 0
+        shown = self._image.name if self._image is not None else None  # predicted anyway
+        todo = [(name, path) for name, path in items if name not in self._counted and name != shown]
+        # Queued counts as counted: an unreadable file is not tried again at every image switch (a
+        # new project or model clears the set, a class-map change re-posts what is left).
+        self._counted.update(name for name, _path in todo)
+        self.inference.predict_in_background(todo)
+        return len(todo)
 
     def load_model(self, path: Path, *, remember: bool = False) -> None:
         """Load a model in the worker; the current one stays until the new one is ready."""
@@ -226,6 +264,7 @@ class PredictionController(QObject):
 
     # --- worker answers ----------------------------------------------------------------------
     def _on_inference_model_changed(self, info: ModelInfo) -> None:
+        self._counted.clear()  # the service ended the background pass of the previous model
         self._model_classes = None  # another model: the legend starts again, all classes shown
         self.model_loaded.emit(info)  # may adopt the model's table (set_project_table)
         self.sync_class_map()
@@ -260,11 +299,19 @@ class PredictionController(QObject):
         h, w = result.mask.shape
         self.stats_changed.emit(result.stats, int(h * w))
         self.model_state_changed.emit(model.name, result.elapsed_ms, "")
+        self._counted.add(loaded.name)
+        self.inference.drop_from_background(loaded.name)
+        self.prediction_shown.emit(ShownPrediction(loaded.name, model.model_id, self._per_label(result)))
+
+    def _per_label(self, result: PredictionResult) -> dict[str, tuple[int, int]]:
         stats = result.stats
-        per_label = {
+        return {
             c.label: stats[c.index] if c.index < len(stats) else (0, 0) for c in self._model_classes or ()
         }
-        self.prediction_shown.emit(ShownPrediction(loaded.name, model.model_id, per_label))
+
+    def _on_inference_background_predicted(self, name: str, result: PredictionResult) -> None:
+        shown = ShownPrediction(name, result.model_id, self._per_label(result))
+        self.background_counted.emit(name, shown.regions())
 
     def _on_inference_prediction_failed(self, image_id: str, reason: str) -> None:
         loaded = self._image

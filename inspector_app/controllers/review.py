@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from inspector_app.core.classes import ClassInfo
+from inspector_app.core.classes import ClassInfo, ClassTable
 from inspector_app.jobs.loader import LoadedImage
 from inspector_app.services.project import Project, ProjectError
 from inspector_app.services.review_log import ReviewError, ReviewRecord, ReviewSummary, summarize
@@ -39,6 +39,7 @@ class ReviewController(QObject):
         self._areas: dict[str, int] = {}
         self._total = 0
         self._project_classes: tuple[ClassInfo, ...] = ()
+        self._table: ClassTable | None = None
         self._model_classes: tuple[ClassInfo, ...] | None = None
 
     # --- state -------------------------------------------------------------------------------
@@ -73,9 +74,9 @@ class ReviewController(QObject):
         return dict(self._reviews)
 
     def refresh_categories(self) -> None:
-        """Announce the project's NG categories (after its settings changed)."""
+        """Announce the NG categories: the project's setting, else the class table in use."""
         if self._project is not None:
-            self.categories_changed.emit(list(self._project.categories()))
+            self.categories_changed.emit(list(self._project.categories(self._table)))
 
     def set_image(self, loaded: LoadedImage | None) -> None:
         """The image a verdict is for (None: none on screen); its prediction is forgotten."""
@@ -98,9 +99,12 @@ class ReviewController(QObject):
         self._total = total
         self._emit_summary()
 
-    def set_project_classes(self, classes: Iterable[ClassInfo]) -> None:
-        """The project's classes (the summary's rows without a model)."""
-        self._project_classes = tuple(classes)
+    def set_class_table(self, table: ClassTable) -> None:
+        """The class table the station uses: the summary's rows without a model, and the NG
+        categories (labels added later are offered too)."""
+        self._table = table
+        self._project_classes = tuple(table.classes[1:])
+        self.refresh_categories()
         self._emit_summary()
 
     def set_model_classes(self, classes: Iterable[ClassInfo] | None) -> None:

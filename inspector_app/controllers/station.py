@@ -53,6 +53,8 @@ class Station(QObject):
         super().__init__(parent)
         self._operator = operator
         self._shut_down = False
+        #: Count every image's predicted regions in the background (View ▸ Count regions…).
+        self.background_counting = True
         #: Time (ms) from selecting an image to its prediction on screen (benchmarks read it).
         self.last_switch_ms: float | None = None
         self.navigation = nav = NavigationController(self)
@@ -66,6 +68,9 @@ class Station(QObject):
 
         nav.project_opened.connect(self._on_navigation_project_opened)
         nav.listing_finished.connect(lambda _total: rev.set_total(files.rowCount()))
+        # The background pass starts once the first prediction is on screen (it never runs before
+        # the image the operator waits for), and again when a listing ends after that.
+        nav.listing_finished.connect(lambda _total: self._start_background_pass())
         nav.scanned.connect(ann.refresh_dirty_marker)
         nav.image_selected.connect(self._on_navigation_image_selected)
         nav.image_shown.connect(self._on_navigation_image_shown)
@@ -73,6 +78,7 @@ class Station(QObject):
 
         pred.model_loaded.connect(self._on_prediction_model_loaded)
         pred.model_settled.connect(self.model_settled)
+        pred.background_counted.connect(files.set_predicted)
         pred.labels_missing.connect(ann.add_model_labels)
         pred.model_classes_changed.connect(rev.set_model_classes)
         pred.prediction_shown.connect(self._on_prediction_shown)
@@ -100,6 +106,24 @@ class Station(QObject):
     def accept_prediction(self, classes: list[int] | None) -> int:
         """Turn the shown prediction (all classes or some project indices) into polygons."""
         return self.annotation.accept_prediction(self.prediction.mask, classes)
+
+    def count_in_background(self) -> int:
+        """Count the predicted regions of every listed image the model has not counted yet, in the
+        background (lowest priority; the file list's counts fill in). Returns the images queued."""
+        if not self.background_counting:
+            return 0
+        files = self.navigation.files
+        return self.prediction.count_in_background(
+            (entry.name, files.path(row)) for row, entry in enumerate(files.entries())
+        )
+
+    def set_background_counting(self, enabled: bool) -> None:
+        """Turn the background count on (it starts at once) or off (the running pass stops)."""
+        self.background_counting = enabled
+        if enabled:
+            self._start_background_pass()
+        else:
+            self.prediction.cancel_background()
 
     def apply_settings(self) -> None:
         """The project's settings were edited: use them and save them."""
@@ -153,13 +177,21 @@ class Station(QObject):
     def _on_prediction_model_loaded(self, info: ModelInfo) -> None:
         self.annotation.adopt_model_table(info.class_table)
 
+    def _start_background_pass(self) -> None:
+        if self.prediction.mask is not None:
+            self.count_in_background()
+
     def _on_prediction_shown(self, shown: ShownPrediction) -> None:
         self.navigation.files.set_predicted(shown.name, shown.regions())
         self.review.set_prediction(shown.model_id, shown.areas())
         self.last_switch_ms = (time.perf_counter() - self.navigation.selected_at) * 1e3
         self.prediction_shown.emit(shown.name)
         self.prediction.prefetch(self.navigation.next_decoded())
+        if not self.prediction.inference.background_left:
+            self.count_in_background()  # after a model change or a new project: every image again
 
     def _on_annotation_class_table_changed(self, table: ClassTable) -> None:
         self.prediction.set_project_table(table)
-        self.review.set_project_classes(table.classes[1:])
+        # The prediction controller may have grown the table meanwhile (labels_missing, a nested
+        # class_table_changed): the review gets the table as it is now, not this older one.
+        self.review.set_class_table(self.annotation.class_table)

@@ -106,9 +106,20 @@ class FileItemDelegate(QStyledItemDelegate):
         if status != Status.UNREADABLE:
             right += count_text(entry)
         font: QFont = option.font
+        name_font = QFont(font)
+        if entry.dirty:
+            name_font.setItalic(True)
+        name = f"{entry.name} *" if entry.dirty else entry.name
+        left = 6 + dot + 6
+        # The name keeps its width (up to 60 % of the row); the status text gives way first,
+        # cut at its start so that the counts at its end stay readable.
+        painter.setFont(name_font)
+        name_width = min(painter.fontMetrics().horizontalAdvance(name) + 4, int(rect.width() * 0.6))
         small = QFont(font)
         small.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
         painter.setFont(small)
+        room = max(0, rect.width() - left - name_width - 18)
+        right = painter.fontMetrics().elidedText(right, Qt.TextElideMode.ElideLeft, room)
         right_width = painter.fontMetrics().horizontalAdvance(right) + 8
         dim = QColor(text_color)
         dim.setAlpha(170)
@@ -116,13 +127,9 @@ class FileItemDelegate(QStyledItemDelegate):
         painter.drawText(
             rect.adjusted(0, 0, -6, 0), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, right
         )
-        name_font = QFont(font)
-        if entry.dirty:
-            name_font.setItalic(True)
         painter.setFont(name_font)
         painter.setPen(text_color)
-        name_rect = rect.adjusted(6 + dot + 6, 0, -right_width - 6, 0)
-        name = f"{entry.name} *" if entry.dirty else entry.name
+        name_rect = rect.adjusted(left, 0, -right_width - 6, 0)
         elided = painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, name_rect.width())
         painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, elided)
         painter.restore()

@@ -10,200 +10,33 @@ in the worker, once per prediction). The worker returns results with the same id
 the GUI thread delivers only the result of the newest request for the current model and class
 map, and caches results per ``(image id, model id, class map key)`` in a byte-bounded LRU, so
 going back to an image shows its prediction immediately.
+
+Below those, the background pass (:meth:`InferenceService.predict_in_background`) counts the
+predicted regions of whole folders for the file list. The worker and the data crossing the thread
+boundary are in :mod:`inspector_app.jobs.inference_worker`.
 """
 
 from __future__ import annotations
 
 import itertools
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from inspector_app.core.classes import ClassTable
-from inspector_app.core.modelcard import ModelCard
-from inspector_app.core.predictor import Predictor, PredictorLike  # onnxruntime loads in Predictor()
+from inspector_app.jobs.inference_worker import (
+    BACKGROUND_PREFIX,
+    InferenceWorker,
+    ModelInfo,
+    PredictionResult,
+    PredictRequest,
+    map_key,
+)
 from inspector_app.services.cache import LruCache
 from inspector_app.services.class_map import ClassMap
 
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """A loaded model: its file, id and card."""
-
-    path: Path
-    model_id: str
-    card: ModelCard
-    load_ms: float = 0.0
-
-    @property
-    def class_table(self) -> ClassTable:
-        """The model's class table (indices of its masks)."""
-        return self.card.class_table
-
-    @property
-    def name(self) -> str:
-        """Display name: the card's name, else the file name."""
-        return self.card.name or self.path.stem
-
-
-@dataclass(frozen=True)
-class PredictionResult:
-    """One prediction as delivered to the GUI thread."""
-
-    request_id: int
-    image_id: str
-    model_id: str
-    #: uint8 HxW class indices: the project's when a class map was set, else the model's.
-    mask: np.ndarray
-    elapsed_ms: float  # model run time reported by the predictor
-    total_ms: float  # time in the worker, including statistics
-    #: Per class index of ``mask``: (area in pixels, connected regions), from
-    #: region_stats (may be shorter than the class table: missing = (0, 0)).
-    stats: tuple[tuple[int, int], ...] = ()
-    #: :attr:`ClassMap.key` of the map applied to ``mask`` ("" = none: the model's indices).
-    class_map_key: str = ""
-    #: ``threading.get_ident()`` of the thread that ran the model (tests assert it).
-    thread_ident: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-    #: uint8 HxW: the model's probability of each pixel's predicted class x 255, when the service
-    #: was asked for confidences (:meth:`InferenceService.set_confidence`), else None.
-    confidence: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class _PredictRequest:
-    request_id: int
-    image_id: str
-    model_id: str
-    image: np.ndarray
-    prefetch: bool = False
-    class_map: ClassMap | None = None
-
-
-def _map_key(class_map: ClassMap | None) -> str:
-    return class_map.key if class_map is not None else ""
-
-
-class _Worker(QObject):
-    """Lives in the worker thread; the only object that touches the predictor."""
-
-    loaded = Signal(int, object)  # request id, ModelInfo
-    load_failed = Signal(int, str, str)  # request id, path, reason
-    predicted = Signal(object)  # PredictionResult
-    predict_failed = Signal(int, str, str, str)  # request id, image id, model id, reason
-
-    def __init__(self, threads: int | None) -> None:
-        super().__init__()
-        #: ``threading.get_ident()`` of the thread this worker runs in (set when it starts).
-        self.thread_ident = 0
-        self._threads = threads
-        #: Ask the model for probabilities (set from the GUI thread; read once per prediction).
-        self.with_confidence = False
-        self._predictor: PredictorLike | None = None
-        self._lock = threading.Lock()
-        self._loads: list[tuple[int, Path]] = []
-        self._pending: _PredictRequest | None = None
-        self._prefetch: _PredictRequest | None = None
-
-    # --- called from the GUI thread (mailbox) ---------------------------------------------------
-    def post_load(self, request_id: int, path: Path) -> None:
-        with self._lock:
-            self._loads.append((request_id, path))
-
-    def post_predict(self, request: _PredictRequest) -> None:
-        with self._lock:
-            if request.prefetch:
-                self._prefetch = request
-            else:
-                self._pending = request  # newest wins: an older request not yet started is dropped
-
-    def drop_pending(self) -> None:
-        with self._lock:
-            self._pending = None
-            self._prefetch = None
-
-    # --- worker thread --------------------------------------------------------------------------
-    @Slot()
-    def announce(self) -> None:
-        """Record the worker thread's identity (connected to ``QThread.started``)."""
-        self.thread_ident = threading.get_ident()
-
-    @Slot()
-    def process(self) -> None:
-        """Handle everything in the mailbox: model loads first, then the newest prediction."""
-        while True:
-            with self._lock:
-                if self._loads:
-                    load: tuple[int, Path] | None = self._loads.pop(0)
-                    request = None
-                else:
-                    load = None
-                    request = self._pending or self._prefetch
-                    if request is self._pending:
-                        self._pending = None
-                    else:
-                        self._prefetch = None
-            if load is not None:
-                self._load(*load)
-            elif request is not None:
-                self._predict(request)
-            else:
-                return
-
-    def _load(self, request_id: int, path: Path) -> None:
-        start = time.perf_counter()
-        try:
-            predictor: PredictorLike = Predictor(path, threads=self._threads)
-        except Exception as exc:  # any failure keeps the previous model
-            self.load_failed.emit(request_id, str(path), _reason(exc))
-            return
-        self._predictor = predictor  # the previous one is released only on success
-        info = ModelInfo(path, predictor.model_id, predictor.card, (time.perf_counter() - start) * 1e3)
-        self.loaded.emit(request_id, info)
-
-    def _predict(self, request: _PredictRequest) -> None:
-        predictor = self._predictor
-        if predictor is None or predictor.model_id != request.model_id:
-            self.predict_failed.emit(
-                request.request_id, request.image_id, request.model_id, "the model is not loaded"
-            )
-            return
-        start = time.perf_counter()
-        try:
-            want_confidence = self.with_confidence
-            prediction = predictor.predict(request.image, probabilities=want_confidence)
-            from inspector_app.core.regions import region_stats
-
-            mask = prediction.mask
-            confidence = _confidence(mask, prediction.probabilities) if want_confidence else None
-            num_classes = int(predictor.card.class_table.num_classes)
-            if request.class_map is not None:
-                mask = request.class_map.apply(mask)
-                num_classes = request.class_map.num_classes
-            stats = tuple((int(a), int(r)) for a, r in region_stats(mask, num_classes))
-        except Exception as exc:  # reported to the operator, the worker lives on
-            self.predict_failed.emit(request.request_id, request.image_id, request.model_id, _reason(exc))
-            return
-        self.predicted.emit(
-            PredictionResult(
-                request_id=request.request_id,
-                image_id=request.image_id,
-                model_id=request.model_id,
-                mask=mask,
-                elapsed_ms=float(prediction.elapsed_ms),
-                total_ms=(time.perf_counter() - start) * 1e3,
-                stats=stats,
-                class_map_key=_map_key(request.class_map),
-                thread_ident=threading.get_ident(),
-                extra={"prefetch": request.prefetch},
-                confidence=confidence,
-            )
-        )
+__all__ = ["InferenceService", "ModelInfo", "PredictionResult"]
 
 
 def _result_bytes(result: PredictionResult) -> int:
@@ -212,26 +45,14 @@ def _result_bytes(result: PredictionResult) -> int:
     return int(result.mask.nbytes) + extra + 256
 
 
-def _confidence(mask: np.ndarray, probabilities: np.ndarray | None) -> np.ndarray | None:
-    """Probability of each pixel's own class (model indices, before any class map), as uint8."""
-    if probabilities is None:
-        return None
-    index = np.clip(mask.astype(np.intp), 0, probabilities.shape[0] - 1)[None]
-    chosen = np.take_along_axis(probabilities, index, axis=0)[0]
-    return np.asarray(np.rint(np.clip(chosen, 0.0, 1.0) * 255.0), dtype=np.uint8)
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) < 600 else text[:600] + "…"
-
-
 class InferenceService(QObject):
     """GUI-side facade of the inference worker thread.
 
     Signals (GUI thread): ``model_changed(ModelInfo)``, ``model_failed(path, reason)``,
     ``prediction_ready(PredictionResult)`` (only the newest request, current model and class map),
-    ``prediction_failed(image_id, reason)``, ``busy_changed(bool)``.
+    ``prediction_failed(image_id, reason)``, ``busy_changed(bool)``;
+    ``background_predicted(name, PredictionResult)`` and ``background_progressed(left)`` for the
+    background pass (:meth:`predict_in_background`; only for the current model and class map).
     """
 
     model_changed = Signal(object)
@@ -239,6 +60,8 @@ class InferenceService(QObject):
     prediction_ready = Signal(object)
     prediction_failed = Signal(str, str)
     busy_changed = Signal(bool)
+    background_predicted = Signal(str, object)
+    background_progressed = Signal(int)  # images of the background pass not answered yet
     _wake = Signal()
 
     def __init__(
@@ -248,7 +71,7 @@ class InferenceService(QObject):
         self._ids = itertools.count(1)
         self._thread = QThread()
         self._thread.setObjectName("inference-worker")
-        self._worker = _Worker(threads)
+        self._worker = InferenceWorker(threads)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.announce)
         self._wake.connect(self._worker.process)
@@ -270,6 +93,11 @@ class InferenceService(QObject):
         self.cache: LruCache[tuple[str, str, str], PredictionResult] = LruCache(cache_bytes, _result_bytes)
         #: Results that arrived for a superseded request or another model (tests read it).
         self.stale_dropped = 0
+        #: (name, path) of the background pass not answered yet, in order.
+        self._background: dict[str, Path] = {}
+        #: Id of the current background pass: an answer of an earlier one (another project with
+        #: the same image names) is never taken for this one.
+        self._pass = 0
 
     # --- requests --------------------------------------------------------------------------------
     def load_model(self, path: str | Path) -> int:
@@ -286,12 +114,14 @@ class InferenceService(QObject):
         Cached results made with another map are dropped, and so are results of requests made
         before the change that are still running: the caller asks again for what it shows.
         """
-        if _map_key(class_map) == _map_key(self.class_map):
+        if map_key(class_map) == map_key(self.class_map):
             self.class_map = class_map
             return False
         self.class_map = class_map
-        key = _map_key(class_map)
+        key = map_key(class_map)
         self.cache.discard(lambda k: k[2] != key)
+        if self._background:
+            self._post_background()  # queued ones would be numbered the old way
         return True
 
     def set_confidence(self, enabled: bool) -> None:
@@ -305,10 +135,10 @@ class InferenceService(QObject):
     @property
     def class_map_key(self) -> str:
         """Key of the class map applied to new predictions ("" = none)."""
-        return _map_key(self.class_map)
+        return map_key(self.class_map)
 
     def _key(self, image_id: str, model: ModelInfo) -> tuple[str, str, str]:
-        return (image_id, model.model_id, _map_key(self.class_map))
+        return (image_id, model.model_id, map_key(self.class_map))
 
     def predict(self, image_id: str, image: np.ndarray) -> PredictionResult | None:
         """Ask for the current model's prediction of ``image``.
@@ -335,7 +165,7 @@ class InferenceService(QObject):
             return cached
         self._delivered = False
         self._worker.post_predict(
-            _PredictRequest(request_id, image_id, model.model_id, image, class_map=self.class_map)
+            PredictRequest(request_id, image_id, model.model_id, image, class_map=self.class_map)
         )
         self._set_busy(True)
         self._wake.emit()
@@ -347,11 +177,51 @@ class InferenceService(QObject):
         if model is None or self._key(image_id, model) in self.cache:
             return
         self._worker.post_predict(
-            _PredictRequest(
+            PredictRequest(
                 next(self._ids), image_id, model.model_id, image, prefetch=True, class_map=self.class_map
             )
         )
         self._wake.emit()
+
+    def predict_in_background(self, items: list[tuple[str, Path]]) -> None:
+        """Predict these image files one by one whenever nothing the operator waits for is queued
+        (replacing an earlier pass); ``background_predicted`` follows for each. The worker decodes
+        them itself and the results are not cached (their masks would evict the images the
+        operator visited); a model change ends the pass, a class-map change re-posts what is left.
+        """
+        self._background = dict(items)
+        self._pass += 1
+        self._post_background()
+        self.background_progressed.emit(len(self._background))
+
+    def cancel_background(self) -> None:
+        """Forget the background pass (one running prediction completes and is dropped)."""
+        self._background = {}
+        self._pass += 1
+        self._worker.post_background([])
+        self.background_progressed.emit(0)
+
+    def drop_from_background(self, name: str) -> None:
+        """Leave ``name`` out of the background pass (e.g. its prediction is on screen already)."""
+        if self._background.pop(name, None) is not None:
+            self._post_background()
+
+    @property
+    def background_left(self) -> int:
+        """Images of the background pass not answered yet."""
+        return len(self._background)
+
+    def _post_background(self) -> None:
+        model, class_map, pass_id = self.model, self.class_map, self._pass
+        requests = []
+        if model is not None:
+            for name, path in self._background.items():
+                image_id = f"{BACKGROUND_PREFIX}{pass_id}:{name}"
+                request = PredictRequest(next(self._ids), image_id, model.model_id, None)
+                requests.append(replace(request, class_map=class_map, name=name, path=path, pass_id=pass_id))
+        self._worker.post_background(requests)
+        if requests:
+            self._wake.emit()
 
     def cancel_pending(self) -> None:
         """Forget queued requests (a running one completes and is dropped as stale)."""
@@ -406,6 +276,7 @@ class InferenceService(QObject):
         # indices until the owner sets the new model's map (on model_changed).
         self.class_map = None
         self.cache.discard(lambda key: key[1] != info.model_id)
+        self.cancel_background()  # the owner starts a new pass for the new model
         self.model_changed.emit(info)
 
     @Slot(int, str, str)
@@ -417,6 +288,18 @@ class InferenceService(QObject):
     def _on_predicted(self, result: PredictionResult) -> None:
         key = (result.image_id, result.model_id, result.class_map_key)
         current = self.model is not None and key == self._key(result.image_id, self.model)
+        background = result.extra.get("background")
+        if background:
+            if (
+                self.model is not None
+                and result.model_id == self.model.model_id
+                and result.class_map_key == self.class_map_key
+                and result.extra.get("pass") == self._pass
+                and self._background.pop(background, None) is not None
+            ):
+                self.background_predicted.emit(background, result)
+                self.background_progressed.emit(len(self._background))
+            return
         if current:
             # Results of another model or class map are never asked for again: not cached.
             self.cache.put(key, result)
@@ -434,6 +317,12 @@ class InferenceService(QObject):
 
     @Slot(int, str, str, str)
     def _on_predict_failed(self, request_id: int, image_id: str, model_id: str, reason: str) -> None:
+        if image_id.startswith(BACKGROUND_PREFIX):  # an unreadable background image: no count, no notice
+            pass_id, _, name = image_id[len(BACKGROUND_PREFIX) :].partition(":")
+            if pass_id == str(self._pass):
+                self._background.pop(name, None)
+                self.background_progressed.emit(len(self._background))
+            return
         if request_id != self._latest_request:
             return
         self._set_busy(False)

@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 from inspector_app.widgets.legend import LegendPanel
+from inspector_app.widgets.toolbar_icons import ICON_NAMES, style_toolbar
 from inspector_app.widgets.verdict_bar import NEXT_UNREVIEWED_KEY, NG_KEY, OK_KEY
 
 #: (tool name, menu text, key). Tool names are the canvas's.
@@ -27,6 +28,8 @@ TOOL_ACTIONS = (
     ("brush", "Brush", "B"),
     ("eraser", "Eraser", "E"),
 )
+#: Tools with a tool-bar button (all are in the Tools menu).
+TOOLBAR_TOOLS = ("select", "polygon", "freehand", "rectangle", "linestrip", "brush", "eraser")
 LAYER_ACTIONS = (("prediction", "Prediction only"), ("annotation", "Annotation only"), ("both", "Both"))
 
 
@@ -84,6 +87,10 @@ class StationActions:
     tool_group: QActionGroup | None = None
     layer_group: QActionGroup | None = None
     accept_menu: QMenu | None = None
+    #: Added by the window before the menus are built (labelme keys, dock toggles): listed in the
+    #: Edit / View menus and, when they have keys, in Help ▸ Keyboard shortcuts.
+    edit_extra: list[QAction] = field(default_factory=list)
+    view_extra: list[QAction] = field(default_factory=list)
 
 
 def build_actions(window: QMainWindow) -> StationActions:
@@ -160,6 +167,8 @@ def build_menus(window: QMainWindow, a: StationActions, undo: QAction, redo: QAc
     a.accept_menu = edit.addMenu("Accept prediction of one class")
     a.accept_menu.setEnabled(False)
     edit.addSeparator()
+    for action in a.edit_extra:
+        edit.addAction(action)
     edit.addAction(a.settings)
     tools = bar.addMenu("&Tools")
     for action in a.tools.values():
@@ -171,6 +180,9 @@ def build_menus(window: QMainWindow, a: StationActions, undo: QAction, redo: QAc
     view.addSeparator()
     view.addAction(a.fit)
     view.addAction(a.zoom_1to1)
+    view.addSeparator()
+    for action in a.view_extra:
+        view.addAction(action)
     nav = bar.addMenu("&Navigate")
     for action in (a.next_image, a.prev_image, a.next_unreviewed, a.focus_search):
         nav.addAction(action)
@@ -186,20 +198,26 @@ def build_menus(window: QMainWindow, a: StationActions, undo: QAction, redo: QAc
 
 
 def build_toolbar(window: QMainWindow, a: StationActions, undo: QAction, redo: QAction) -> QToolBar:
-    """The main tool bar: files, undo, tools, accept, view."""
+    """The main tool bar: files, undo, tools, accept, view; with icons. Undo/Redo and the tools are
+    icon-only buttons (Undo/Redo of fixed width, so nothing shifts as the history text changes)."""
     bar = QToolBar("Main", window)
     bar.setObjectName("mainToolBar")
     bar.setMovable(False)
     for action in (a.open_folder, a.save, None, undo, redo, None):
         bar.addSeparator() if action is None else bar.addAction(action)
-    for name in ("select", "polygon", "rectangle", "linestrip", "brush", "eraser"):
-        bar.addAction(a.tools[name])
+    tools = [a.tools[n] for n in TOOLBAR_TOOLS if n in a.tools]
+    for action in tools:
+        bar.addAction(action)
     bar.addSeparator()
     bar.addAction(a.accept_all)
     bar.addSeparator()
     bar.addAction(a.fit)
     bar.addAction(a.predict_folder)
     window.addToolBar(bar)
+    icons = {a.open_folder: "open_folder", a.save: "save", undo: "undo", redo: "redo", a.fit: "fit"}
+    icons |= {a.accept_all: "accept", a.predict_folder: "predict_folder"}
+    icons |= {action: name for name, action in a.tools.items() if name in ICON_NAMES}
+    style_toolbar(bar, icons, icon_only=(undo, redo, *tools))
     return bar
 
 
@@ -208,10 +226,12 @@ def shortcuts_text(a: StationActions) -> str:
     actions = [
         a.next_image, a.prev_image, a.next_unreviewed, a.verdict_ok, a.verdict_ng, a.save, a.accept_all,
         a.cycle_layer, a.fit, a.zoom_1to1, a.focus_search, a.open_model, a.predict_folder,
-        *a.tools.values(),
+        *a.tools.values(), *a.edit_extra, *a.view_extra,
     ]  # fmt: skip
     rows = []
     for action in actions:
+        if not action.shortcuts():
+            continue
         keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
         rows.append(f"<tr><td style='padding-right:16px'><b>{keys}</b></td><td>{action.text()}</td></tr>")
     rows.append("<tr><td><b>Wheel / middle drag</b></td><td>zoom / pan the image</td></tr>")

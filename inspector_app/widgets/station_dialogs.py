@@ -47,13 +47,15 @@ def show_shortcuts(parent: QWidget, actions: StationActions) -> None:
     QMessageBox.information(parent, "Keyboard shortcuts", shortcuts_text(actions))
 
 
-def show_batch_dialog(parent: QWidget, batch: BatchController, model_path: Path, root: Path) -> BatchDialog:
+def show_batch_dialog(
+    parent: QWidget, batch: BatchController, model_path: Path, root: Path, model_name: str = ""
+) -> BatchDialog:
     """Model ▸ Predict folder: the open dialog while a run goes on, else a new one for this model."""
     dialog = parent.findChild(BatchDialog)
     if dialog is None or not batch.is_running():
         if dialog is not None:
             dialog.deleteLater()
-        dialog = BatchDialog(model_path, root, parent, controller=batch)
+        dialog = BatchDialog(model_path, root, parent, controller=batch, model_name=model_name)
     dialog.show()
     dialog.raise_()
     return dialog

@@ -26,5 +26,5 @@ def build_splitter(
     for i, (widget, stretch) in enumerate(((file_panel, 0), (center, 1), (side, 0))):
         splitter.addWidget(widget)
         splitter.setStretchFactor(i, stretch)
-    splitter.setSizes([300, 760, 340])
+    splitter.setSizes([250, 810, 340])
     return splitter

@@ -24,6 +24,9 @@ class StationStatusBar(QStatusBar):
             label.setObjectName(name)
         self.addWidget(self.image_label)
         self.addWidget(self.cursor_label, 1)
+        self.count_label = QLabel("", self)
+        self.count_label.setToolTip("Predicted regions of every image are counted in the background")
+        self.addPermanentWidget(self.count_label)
         self.addPermanentWidget(self.save_label)
         self.addPermanentWidget(self.model_label)
 
@@ -60,6 +63,10 @@ class StationStatusBar(QStatusBar):
             text += f" · {inference_ms:.1f} ms"
         self.model_label.setText(text)
 
+    def set_background_left(self, left: int) -> None:
+        """Images whose regions are still to be counted in the background (0: hidden)."""
+        self.count_label.setText(f"Counting regions: {left} left" if left else "")
+
     def set_save_state(self, text: str) -> None:
-        """"unsaved", "saved 12:30:01", "autosave failed"…"""
+        """ "unsaved", "saved 12:30:01", "autosave failed"…"""
         self.save_label.setText(text)
