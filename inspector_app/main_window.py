@@ -20,9 +20,11 @@ from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 from inspector_app.canvas import CanvasView
 from inspector_app.controllers.navigation import image_facts
 from inspector_app.controllers.station import Station
+from inspector_app.controllers.training import TrainingController
 from inspector_app.filelist.view import FileListPanel
 from inspector_app.jobs.loader import LoadedImage
 from inspector_app.modes import AnnotateMode, ModeHost, ReviewMode
+from inspector_app.modes.training import TrainingMode
 from inspector_app.services.project import Project
 from inspector_app.widgets import station_dialogs as dialogs
 from inspector_app.widgets.notice import NoticeBar
@@ -91,6 +93,9 @@ class MainWindow(QMainWindow):
         )
         for mode in (self.review_mode, self.annotate_mode):  # Live and Training join here
             self.modes.add(mode)
+        self.training = TrainingController(s.prediction, self)
+        self.training_mode = TrainingMode(self.training, s.navigation, s.prediction, self.open_for_annotation)
+        self.modes.add(self.training_mode)
         self._connect()
         self.resize(1400, 860)
 
@@ -251,8 +256,16 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop every worker thread (idempotent)."""
+        """Stop every worker thread and a running trainer (idempotent)."""
+        self.training.shutdown()
         self.station.shutdown()
+
+    def open_for_annotation(self, name: str) -> None:
+        """Show image ``name`` of the project in Annotate mode (the Training mode's "annotate next")."""
+        row = self.station.navigation.files.row_of(name)
+        if row is not None:
+            self.modes.switch("annotate")
+            self.file_panel.select_row(row)  # clears a filter that hides it
 
 
 def demo_copy(source: Path) -> Path:
