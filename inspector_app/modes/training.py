@@ -37,7 +37,7 @@ from inspector_app.jobs.background import BackgroundCall
 from inspector_app.modes.base import StationMode, group
 from inspector_app.services.training import compare, preflight, uncertainty
 from inspector_app.services.training.dataset import ProjectDataset, scan_project
-from inspector_app.services.training.job import JobSpec, prepare_job
+from inspector_app.services.training.job import JobSpec, new_run_id, prepare_job
 from inspector_app.services.training.presets import PRESETS
 from inspector_app.services.training.registry import ModelRegistry, RegistryError
 from inspector_app.services.training.runs import RunSummary, list_runs
@@ -50,6 +50,7 @@ from inspector_app.services.training.split import (
     update_split,
 )
 from inspector_app.widgets import training_widgets as tw
+from inspector_app.widgets.overlay_pair import OverlayPair
 from inspector_app.widgets.training_curves import TrainingCurves
 
 FRESH = "fresh network (zhong)"
@@ -86,6 +87,11 @@ class TrainingMode(StationMode):
         self._started_at = 0.0
         self._page = self._build()
         self._probe, self._compare, self._rank = BackgroundCall(), BackgroundCall(), BackgroundCall()
+        self._prepare, self._overlay = BackgroundCall(), BackgroundCall()
+        self._overlay.succeeded.connect(lambda args: self.overlays.show_pair(*args))
+        self._overlay.failed.connect(lambda m: self.compare_status.setText(f"overlay failed: {m}"))
+        self._prepare.succeeded.connect(self.training.submit)
+        self._prepare.failed.connect(self._on_prepare_failed)
         self._probe.succeeded.connect(self._on_probe_succeeded)
         self._probe.failed.connect(lambda m: self.device.setText(f"device probe failed: {m}"))
         self._compare.succeeded.connect(self._on_compare_succeeded)
@@ -163,6 +169,8 @@ class TrainingMode(StationMode):
         self.run_text.setWordWrap(True)
         self.compare_status = QLabel("")
         self.compare_table, self.images_table = tw.comparison_view(), tw.disagreement_view()
+        self.images_table.currentCellChanged.connect(self._on_images_current_cell_changed)
+        self.overlays = OverlayPair()
         self.promote_button, self.rollback_button = QPushButton("Promote"), QPushButton("Roll back")
         self.promote_button.clicked.connect(self.promote)
         self.rollback_button.clicked.connect(self.rollback)
@@ -183,6 +191,7 @@ class TrainingMode(StationMode):
                 self.compare_status,
                 self.compare_table,
                 self.images_table,
+                self.overlays,
                 _row(self.promote_button, self.rollback_button),
                 self.lineage,
             )
@@ -315,13 +324,18 @@ class TrainingMode(StationMode):
         base = self.base.currentData()
         spec = JobSpec(preset, base_checkpoint=base[0], parent_model_id=base[1]) if base else JobSpec(preset)
         save_split(self.root, self.split)
-        try:
-            job = prepare_job(self.root, self.dataset, self.split, spec)
-        except OSError as exc:
-            self.problems.addItem(f"error: could not prepare the run folder: {exc}")
+        # The run folder gets a copy of the data: file work, so off the GUI thread (the job is
+        # queued when it is ready; a failure is listed with the pre-flight messages).
+        run_id = new_run_id(preset)
+        root, dataset, split = self.root, self.dataset, self.split
+        if not self._prepare.start(lambda: prepare_job(root, dataset, split, spec, run_id=run_id)):
             return None
-        self.training.submit(job)
-        return job.run_id
+        self.eta.setText(f"{run_id}: preparing the run folder")
+        return run_id
+
+    def _on_prepare_failed(self, message: str) -> None:
+        self.problems.addItem(f"error: could not prepare the run folder: {message}")
+        self.eta.setText("")
 
     def _on_training_job_started(self, run_id: str) -> None:
         self._started_at = time.monotonic()
@@ -420,6 +434,30 @@ class TrainingMode(StationMode):
             f"mIoU current {100 * result.miou_current:.1f}, candidate {100 * result.miou_candidate:.1f}"
             f" on {len(result.images)} validation image(s)"
         )
+
+    def _on_images_current_cell_changed(self, row: int, *_rest: int) -> None:
+        """Predict the chosen validation image with both models (worker) and show both overlays."""
+        item, run, model, root = (
+            self.images_table.item(row, 0),
+            self.selected_run(),
+            self.prediction.model,
+            self.root,
+        )
+        if item is None or run is None or run.model_path is None or model is None or root is None:
+            return
+        name, paths = item.text(), (model.path, run.model_path)
+
+        def work() -> tuple[object, ...]:
+            from inspector_app.core.images import read_image
+
+            image = read_image(root / name)
+            pairs = []
+            for path in paths:
+                predictor = Predictor(path)
+                pairs.append((predictor.predict(image).mask, predictor.card.class_table.palette()))
+            return (name, image, *pairs)
+
+        self._overlay.start(work)
 
     def promote(self) -> None:
         """Make the selected run's model the current one everywhere."""

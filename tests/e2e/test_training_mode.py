@@ -114,6 +114,8 @@ def test_train_compare_promote_cancel_and_fail(qtbot, window: MainWindow) -> Non
     compared = [mode.compare_table.item(r, 0).text() for r in range(mode.compare_table.rowCount())]
     assert "dent" in compared and mode.images_table.rowCount() == len(mode.split.val)
     assert mode.selected_run() is not None and mode.selected_run().run_id == run_id
+    mode.images_table.setCurrentCell(0, 0)  # the most disagreeing image: both overlays side by side
+    qtbot.waitUntil(mode.overlays.has_images, timeout=30_000)
     with qtbot.waitSignal(prediction.model_loaded, timeout=20_000) as loaded:
         mode.promote()
     assert loaded.args[0].model_id != "tiny-current"
