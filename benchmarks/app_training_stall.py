@@ -32,22 +32,26 @@ from inspector_app.main_window import MainWindow
 from inspector_app.services.training.presets import QUICK_FINE_TUNE
 from inspector_app.widgets import training_widgets as tw
 
+VALUES = {"scratch": 250, "stain": 20, "dent": 180}
+
+
+def annotate_image(root: Path, name: str, label: str, seed: int) -> None:
+    """A 64x64 grey image with one 12x12 defect of ``label`` and its LabelMe file."""
+    rng = np.random.default_rng(seed)
+    image = rng.normal(128, 6, (64, 64, 3)).clip(0, 255).astype(np.uint8)
+    x, y = (int(v) for v in rng.integers(4, 48, 2))
+    image[y : y + 12, x : x + 12] = VALUES[label]
+    cv2.imwrite(str(root / name), image)
+    json_path = (root / name).with_suffix(".json")
+    shape = Shape(label, ((x, y), (x + 12, y), (x + 12, y + 12), (x, y + 12)))
+    save_document(document_for_image(root / name, json_path, [shape], height=64, width=64), json_path)
+
 
 def make_project(root: Path, count: int) -> Path:
-    """``count`` annotated 64x64 images, two classes."""
+    """``count`` annotated 64x64 images, two classes in the project's table."""
     root.mkdir(parents=True)
-    rng = np.random.default_rng(0)
     for i in range(count):
-        image = rng.normal(128, 6, (64, 64, 3)).clip(0, 255).astype(np.uint8)
-        label = "scratch" if i % 2 else "stain"
-        x, y = 8 + 3 * i % 30, 10 + 5 * i % 30
-        image[y : y + 12, x : x + 12] = 250 if label == "scratch" else 20
-        cv2.imwrite(str(root / f"p{i}.png"), image)
-        json_path = root / f"p{i}.json"
-        shape = Shape(label, ((x, y), (x + 12, y), (x + 12, y + 12), (x, y + 12)))
-        save_document(
-            document_for_image(root / f"p{i}.png", json_path, [shape], height=64, width=64), json_path
-        )
+        annotate_image(root, f"p{i}.png", "scratch" if i % 2 else "stain", i)
     (root / ".inspector").mkdir()
     ClassTable.from_labels(["scratch", "stain"]).save(root / ".inspector" / "classes.yaml")
     return root

@@ -7,7 +7,6 @@ device probe, the comparison and the uncertainty ranking in a :class:`Background
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -65,6 +65,14 @@ def _row(*widgets: QWidget) -> QWidget:
     return box
 
 
+def _scrolled(page: QWidget) -> QScrollArea:
+    """A tab's page in a scroll area: the side panel is narrower and shorter than the page."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(page)
+    return area
+
+
 class TrainingMode(StationMode):
     """The Training page. ``open_for_annotation(name)`` shows an image in Annotate mode."""
 
@@ -84,7 +92,7 @@ class TrainingMode(StationMode):
         self.split: ProjectSplit | None = None
         self.runs: tuple[RunSummary, ...] = ()
         self.comparison: compare.ModelComparison | None = None
-        self._started_at = 0.0
+        self._streamed: str | None = None  # the run whose curves were fed live
         self._page = self._build()
         self._probe, self._compare, self._rank = BackgroundCall(), BackgroundCall(), BackgroundCall()
         self._prepare, self._overlay = BackgroundCall(), BackgroundCall()
@@ -128,7 +136,7 @@ class TrainingMode(StationMode):
         lay.addWidget(group("Data", self.summary, _row(self.include_unconfirmed, refresh)))
         lay.addWidget(group("Classes (per split)", self.classes))
         lay.addWidget(group("Train / validation split", self.split_table, self.move_button))
-        tabs.addTab(data, "Data")
+        tabs.addTab(_scrolled(data), "Data")
         # job
         self.base = QComboBox()
         self.preset = QComboBox()
@@ -161,7 +169,7 @@ class TrainingMode(StationMode):
         lay.addWidget(group("Device", self.device, probe, self.provider))
         lay.addWidget(group("Pre-flight", self.problems, _row(self.start_button, self.cancel_button)))
         lay.addWidget(group("Progress", self.progress, _row(self.eta, self.best), self.curves, self.log), 1)
-        tabs.addTab(job, "Job")
+        tabs.addTab(_scrolled(job), "Job")
         # results
         self.history = QListWidget()
         self.history.currentRowChanged.connect(self._on_history_current_row_changed)
@@ -197,7 +205,7 @@ class TrainingMode(StationMode):
             )
         )
         lay.addWidget(group("Annotate next", self.rank_button, self.rank_status, self.next_list))
-        tabs.addTab(results, "Results")
+        tabs.addTab(_scrolled(results), "Results")
         self.tabs = tabs
         self._on_preset_changed()
         return tabs
@@ -338,7 +346,7 @@ class TrainingMode(StationMode):
         self.eta.setText("")
 
     def _on_training_job_started(self, run_id: str) -> None:
-        self._started_at = time.monotonic()
+        self._streamed = run_id
         self.curves.clear()
         self.progress.setValue(0)
         self.best.setText("")
@@ -392,7 +400,7 @@ class TrainingMode(StationMode):
         run = self.selected_run()
         if run is None:
             return
-        if not self.training.is_running():
+        if not self.training.is_running() and run.run_id != self._streamed:  # streamed: shown already
             self.curves.show_run(run)
         text = f"{run.status}, {run.epochs_done}/{run.epochs or '?'} epochs"
         if run.test_miou is not None:

@@ -7,8 +7,10 @@ items updated in place, so a live update costs a fraction of a millisecond.
 
 from __future__ import annotations
 
+import html
+
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from inspector_app.core.protocol import Metrics, Progress
 from inspector_app.services.training.runs import RunSummary
@@ -29,11 +31,14 @@ class TrainingCurves(QWidget):
             plot.setBackground("w")
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.setLabel("bottom", "epoch")
-            plot.setMinimumHeight(120)
+            plot.setMinimumHeight(170)
             layout.addWidget(plot)
-        self.iou_plot.addLegend(offset=(5, 5))
+        # The key is a label, not a pyqtgraph legend: the legend's first paint took ~50 ms on the
+        # 2-core machine, a visible stall while a job runs (benchmarks/app_training_stall.py).
+        self.key = QLabel()
+        layout.addWidget(self.key)
         self._loss = self.loss_plot.plot(pen=pg.mkPen("#333", width=2))
-        self._miou = self.iou_plot.plot(pen=pg.mkPen("#000", width=2), name="mIoU")
+        self._miou = self.iou_plot.plot(pen=pg.mkPen("#000", width=2))
         self._classes: dict[str, pg.PlotDataItem] = {}
         self.clear()
 
@@ -45,6 +50,7 @@ class TrainingCurves(QWidget):
         for item in self._classes.values():
             self.iou_plot.removeItem(item)
         self._classes.clear()
+        self.key.setText('<span style="color:#000">&#9632; mIoU</span>')
         self._loss.setData([], [])
         self._miou.setData([], [])
 
@@ -93,10 +99,12 @@ class TrainingCurves(QWidget):
             colour = _CLASS_COLOURS[len(self._classes) % len(_CLASS_COLOURS)]
             item = self.iou_plot.plot(
                 pen=pg.mkPen(colour, width=1),
-                name=label,
                 symbol="o" if symbol else None,
                 symbolBrush=colour,
                 symbolSize=6,
             )
             self._classes[label] = item
+            self.key.setText(
+                self.key.text() + f'&nbsp; <span style="color:{colour}">&#9632; {html.escape(label)}</span>'
+            )
         return item
