@@ -220,7 +220,11 @@ class TrainingController(QObject):
         normal = exit_status == QProcess.ExitStatus.NormalExit
         self.last_exit_code = exit_code if normal else None
         if exit_status == QProcess.ExitStatus.NormalExit and exit_code == ExitCode.OK:
-            self._finish("ok", "finished")
+            done = self._finished
+            best = ""
+            if done is not None and done.best_metric is not None:
+                best = f", best {100 * done.best_metric:.1f} at epoch {done.best_epoch}"
+            self._finish("ok", f"finished{best}")
         elif self._cancelling or exit_code == ExitCode.CANCELLED:
             self._finish("cancelled", "cancelled; the last checkpoint is kept in the run folder")
         else:

@@ -37,7 +37,7 @@ from inspector_app.jobs.background import BackgroundCall
 from inspector_app.modes.base import StationMode, group
 from inspector_app.services.training import compare, preflight, uncertainty
 from inspector_app.services.training.dataset import ProjectDataset, scan_project
-from inspector_app.services.training.job import JobSpec, new_run_id, prepare_job
+from inspector_app.services.training.job import RUNS_DIR, JobSpec, new_run_id, prepare_job
 from inspector_app.services.training.presets import PRESETS
 from inspector_app.services.training.registry import ModelRegistry, RegistryError
 from inspector_app.services.training.runs import RunSummary, list_runs
@@ -113,6 +113,8 @@ class TrainingMode(StationMode):
         t.best_reported.connect(lambda epoch: self.best.setText(f"best epoch so far: {epoch}"))
         t.log_appended.connect(self.log.appendPlainText)
         t.job_finished.connect(self._on_training_job_finished)
+        t.job_queued.connect(lambda _run_id: self._show_queue())
+        t.job_started.connect(lambda _run_id: self._show_queue())
 
     # --- page -----------------------------------------------------------------------------------
     def page(self) -> QWidget:
@@ -157,6 +159,10 @@ class TrainingMode(StationMode):
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.training.cancel)
         self.cancel_button.setEnabled(False)
+        self.queue = QListWidget()
+        self.queue.setMaximumHeight(60)
+        self.queue.setToolTip("Queued jobs; double-click one to drop it")
+        self.queue.itemDoubleClicked.connect(self._on_queue_item_double_clicked)
         self.progress = QProgressBar()
         self.eta, self.best = QLabel(""), QLabel("")
         self.curves = TrainingCurves()
@@ -167,7 +173,8 @@ class TrainingMode(StationMode):
         base = QLabel("base model")
         lay.addWidget(group("Job", base, self.base, self.preset, self.preset_text, self.options))
         lay.addWidget(group("Device", self.device, probe, self.provider))
-        lay.addWidget(group("Pre-flight", self.problems, _row(self.start_button, self.cancel_button)))
+        start_row = _row(self.start_button, self.cancel_button)
+        lay.addWidget(group("Pre-flight", self.problems, start_row, QLabel("queued"), self.queue))
         lay.addWidget(group("Progress", self.progress, _row(self.eta, self.best), self.curves, self.log), 1)
         tabs.addTab(_scrolled(job), "Job")
         # results
@@ -334,12 +341,24 @@ class TrainingMode(StationMode):
         save_split(self.root, self.split)
         # The run folder gets a copy of the data: file work, so off the GUI thread (the job is
         # queued when it is ready; a failure is listed with the pre-flight messages).
-        run_id = new_run_id(preset)
+        run_id, n = new_run_id(preset), 1
+        while (self.root / RUNS_DIR / run_id).exists():  # two starts within one second
+            n += 1
+            run_id = f"{new_run_id(preset)}-{n}"
         root, dataset, split = self.root, self.dataset, self.split
         if not self._prepare.start(lambda: prepare_job(root, dataset, split, spec, run_id=run_id)):
             return None
         self.eta.setText(f"{run_id}: preparing the run folder")
         return run_id
+
+    def _show_queue(self) -> None:
+        self.queue.clear()
+        for job in self.training.queued():
+            self.queue.addItem(job.run_id)
+
+    def _on_queue_item_double_clicked(self, item: QListWidgetItem) -> None:
+        if self.training.cancel_queued(item.text()):
+            self._show_queue()
 
     def _on_prepare_failed(self, message: str) -> None:
         self.problems.addItem(f"error: could not prepare the run folder: {message}")
@@ -364,8 +383,9 @@ class TrainingMode(StationMode):
         self.curves.add_metrics(event)
 
     def _on_training_job_finished(self, run_id: str, status: str, message: str) -> None:
-        self.cancel_button.setEnabled(self.training.is_running())
-        self.eta.setText(f"{run_id}: {status} — {message}")
+        self.cancel_button.setEnabled(self.training.current_job() is not None)
+        code = self.training.last_exit_code
+        self.eta.setText(f"{run_id}: {status} (exit {'-' if code is None else code}) — {message}")
         if status == "ok":
             self.progress.setValue(100)
         self.refresh_runs(select=run_id)

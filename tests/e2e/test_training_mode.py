@@ -128,6 +128,10 @@ def test_train_compare_promote_cancel_and_fail(qtbot, window: MainWindow) -> Non
     with qtbot.waitSignal(training.progress_reported, timeout=JOB_MS):
         cancelled_id = mode.start()
     assert cancelled_id is not None
+    queued_id = mode.start()  # while one runs, the next waits in the queue; it can be dropped there
+    qtbot.waitUntil(lambda: mode.queue.count() == 1, timeout=20_000)
+    assert [j.run_id for j in training.queued()] == [queued_id] and training.cancel_queued(str(queued_id))
+    assert not training.queued()
     with qtbot.waitSignal(training.job_finished, timeout=JOB_MS) as finished:
         mode.cancel_button.click()
     assert finished.args[:2] == [cancelled_id, "cancelled"] and training.last_exit_code == 3
