@@ -121,6 +121,15 @@ def test_train_compare_promote_cancel_and_fail(qtbot, window: MainWindow) -> Non
     assert loaded.args[0].model_id != "tiny-current"
     assert prediction.model is not None and prediction.model.model_id == loaded.args[0].model_id
     assert "lineage: " in mode.lineage.text()
+    # annotate next: the unannotated image ranked by the new model, opened in Annotate mode
+    mode.rank_button.click()
+    qtbot.waitUntil(lambda: mode.next_list.count() == 1, timeout=30_000)
+    item = mode.next_list.item(0)
+    assert item is not None and item.text().startswith("u0.png")
+    with qtbot.waitSignal(window.image_shown, timeout=20_000):
+        mode.next_list.itemClicked.emit(item)
+    assert window.modes.current() == "annotate" and window.station.navigation.current_name == "u0.png"
+    window.modes.switch("training")
 
     # --- cancel mid-run: exit 3, last.pt kept ------------------------------------------------------
     _set_options(mode, **{**TINY, "epochs": 200})
