@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,11 +30,11 @@ from inspector_app.controllers.navigation import NavigationController
 from inspector_app.controllers.prediction import PredictionController
 from inspector_app.controllers.training import TrainingController
 from inspector_app.core.classes import ClassTable
-from inspector_app.core.predictor import Predictor, default_providers
+from inspector_app.core.predictor import default_providers
 from inspector_app.core.protocol import Metrics, Progress
 from inspector_app.jobs.background import BackgroundCall
 from inspector_app.modes.base import StationMode, group
-from inspector_app.services.training import compare, preflight, uncertainty
+from inspector_app.services.training import preflight
 from inspector_app.services.training.dataset import ProjectDataset, scan_project
 from inspector_app.services.training.job import RUNS_DIR, JobSpec, new_run_id, prepare_job
 from inspector_app.services.training.presets import PRESETS
@@ -50,7 +49,8 @@ from inspector_app.services.training.split import (
     update_split,
 )
 from inspector_app.widgets import training_widgets as tw
-from inspector_app.widgets.overlay_pair import OverlayPair
+from inspector_app.widgets.annotate_next import AnnotateNextPanel
+from inspector_app.widgets.comparison_panel import ComparisonPanel
 from inspector_app.widgets.training_curves import TrainingCurves
 
 FRESH = "fresh network (zhong)"
@@ -91,21 +91,13 @@ class TrainingMode(StationMode):
         self.dataset: ProjectDataset | None = None
         self.split: ProjectSplit | None = None
         self.runs: tuple[RunSummary, ...] = ()
-        self.comparison: compare.ModelComparison | None = None
         self._streamed: str | None = None  # the run whose curves were fed live
         self._page = self._build()
-        self._probe, self._compare, self._rank = BackgroundCall(), BackgroundCall(), BackgroundCall()
-        self._prepare, self._overlay = BackgroundCall(), BackgroundCall()
-        self._overlay.succeeded.connect(lambda args: self.overlays.show_pair(*args))
-        self._overlay.failed.connect(lambda m: self.compare_status.setText(f"overlay failed: {m}"))
+        self._probe, self._prepare = BackgroundCall(), BackgroundCall()
         self._prepare.succeeded.connect(self.training.submit)
         self._prepare.failed.connect(self._on_prepare_failed)
         self._probe.succeeded.connect(self._on_probe_succeeded)
         self._probe.failed.connect(lambda m: self.device.setText(f"device probe failed: {m}"))
-        self._compare.succeeded.connect(self._on_compare_succeeded)
-        self._compare.failed.connect(lambda m: self.compare_status.setText(f"comparison failed: {m}"))
-        self._rank.succeeded.connect(self._on_rank_succeeded)
-        self._rank.failed.connect(lambda m: self.rank_status.setText(f"ranking failed: {m}"))
         t = training
         t.job_started.connect(self._on_training_job_started)
         t.progress_reported.connect(self._on_training_progress_reported)
@@ -182,36 +174,27 @@ class TrainingMode(StationMode):
         self.history.currentRowChanged.connect(self._on_history_current_row_changed)
         self.run_text = QLabel("")
         self.run_text.setWordWrap(True)
-        self.compare_status = QLabel("")
-        self.compare_table, self.images_table = tw.comparison_view(), tw.disagreement_view()
-        self.images_table.currentCellChanged.connect(self._on_images_current_cell_changed)
-        self.overlays = OverlayPair()
+        self.comparison = ComparisonPanel()
         self.promote_button, self.rollback_button = QPushButton("Promote"), QPushButton("Roll back")
         self.promote_button.clicked.connect(self.promote)
         self.rollback_button.clicked.connect(self.rollback)
         self.lineage = QLabel("")
         self.lineage.setWordWrap(True)
-        self.rank_button = QPushButton("Rank unannotated images by uncertainty")
-        self.rank_button.clicked.connect(self.rank_unannotated)
-        self.rank_status = QLabel("")
-        self.next_list = QListWidget()
-        self.next_list.itemActivated.connect(self._on_next_item_activated)
-        self.next_list.itemClicked.connect(self._on_next_item_activated)
+        self.annotate_next = AnnotateNextPanel()
+        self.annotate_next.rank_requested.connect(self.rank_unannotated)
+        self.annotate_next.open_requested.connect(self._open_for_annotation)
         results = QWidget()
         lay = QVBoxLayout(results)
         lay.addWidget(group("Runs", self.history, self.run_text))
         lay.addWidget(
             group(
                 "Candidate vs current",
-                self.compare_status,
-                self.compare_table,
-                self.images_table,
-                self.overlays,
+                self.comparison,
                 _row(self.promote_button, self.rollback_button),
                 self.lineage,
             )
         )
-        lay.addWidget(group("Annotate next", self.rank_button, self.rank_status, self.next_list))
+        lay.addWidget(group("Annotate next", self.annotate_next))
         tabs.addTab(_scrolled(results), "Results")
         self.tabs = tabs
         self._on_preset_changed()
@@ -436,56 +419,9 @@ class TrainingMode(StationMode):
         if run is None or run.model_path is None or root is None or split is None:
             return
         if model is None:
-            self.compare_status.setText("no current model to compare with")
+            self.comparison.say("no current model to compare with")
             return
-        self.compare_status.setText(f"comparing {run.run_id} with {model.model_id} ...")
-        model_path, candidate_path, names = model.path, run.model_path, split.val
-
-        def work() -> compare.ModelComparison:
-            current, candidate = Predictor(model_path), Predictor(candidate_path)
-            return compare.compare_models(
-                root,
-                names,
-                current,
-                current.card.class_table,
-                candidate,
-                candidate.card.class_table,
-                cancelled=self._compare.cancelled,
-            )
-
-        self._compare.start(work)
-
-    def _on_compare_succeeded(self, result: compare.ModelComparison) -> None:
-        self.comparison = result
-        tw.fill_comparison(self.compare_table, self.images_table, result)
-        self.compare_status.setText(
-            f"mIoU current {100 * result.miou_current:.1f}, candidate {100 * result.miou_candidate:.1f}"
-            f" on {len(result.images)} validation image(s)"
-        )
-
-    def _on_images_current_cell_changed(self, row: int, *_rest: int) -> None:
-        """Predict the chosen validation image with both models (worker) and show both overlays."""
-        item, run, model, root = (
-            self.images_table.item(row, 0),
-            self.selected_run(),
-            self.prediction.model,
-            self.root,
-        )
-        if item is None or run is None or run.model_path is None or model is None or root is None:
-            return
-        name, paths = item.text(), (model.path, run.model_path)
-
-        def work() -> tuple[object, ...]:
-            from inspector_app.core.images import read_image
-
-            image = read_image(root / name)
-            pairs = []
-            for path in paths:
-                predictor = Predictor(path)
-                pairs.append((predictor.predict(image).mask, predictor.card.class_table.palette()))
-            return (name, image, *pairs)
-
-        self._overlay.start(work)
+        self.comparison.compare(model.path, run.model_path, root, split.val)
 
     def promote(self) -> None:
         """Make the selected run's model the current one everywhere."""
@@ -495,9 +431,9 @@ class TrainingMode(StationMode):
         try:
             entry = self.training.promote(root, run)
         except RegistryError as exc:
-            self.compare_status.setText(f"promote failed: {exc}")
+            self.comparison.say(f"promote failed: {exc}")
             return
-        self.compare_status.setText(f"promoted {entry.model_id}")
+        self.comparison.say(f"promoted {entry.model_id}")
         self._show_lineage()
 
     def rollback(self) -> None:
@@ -507,7 +443,7 @@ class TrainingMode(StationMode):
             return
         fallback = Path(project.settings.model_path) if project.settings.model_path else None
         entry = self.training.rollback(root, fallback)
-        self.compare_status.setText(f"rolled back to {entry.model_id if entry else 'the project model'}")
+        self.comparison.say(f"rolled back to {entry.model_id if entry else 'the project model'}")
         self._show_lineage()
 
     def _show_lineage(self) -> None:
@@ -521,33 +457,9 @@ class TrainingMode(StationMode):
         )
 
     def rank_unannotated(self) -> None:
-        """Order the unannotated images by the current model's uncertainty (worker)."""
+        """Order the unannotated images by the current model's uncertainty (in a worker)."""
         model, root, dataset = self.prediction.model, self.root, self.dataset
         if model is None or root is None or dataset is None:
-            self.rank_status.setText("needs an open project and a model")
+            self.annotate_next.say("needs an open project and a model")
             return
-        from inspector_app.core.images import read_image
-
-        path, names = model.path, dataset.unannotated
-        self.rank_status.setText(f"scoring {len(names)} image(s) ...")
-
-        def work() -> list[tuple[str, float]]:
-            predictor = Predictor(path)
-
-            def probabilities(name: str) -> np.ndarray:
-                result = predictor.predict(read_image(root / name), probabilities=True).probabilities
-                assert result is not None  # asked for
-                return result
-
-            return uncertainty.rank_for_annotation(names, probabilities, cancelled=self._rank.cancelled)
-
-        self._rank.start(work)
-
-    def _on_rank_succeeded(self, ranked: list[tuple[str, float]]) -> None:
-        self.next_list.clear()
-        for name, score in ranked:
-            self.next_list.addItem(f"{name}  ({score:.3f})")
-        self.rank_status.setText(f"{len(ranked)} image(s), most uncertain first; click one to annotate it")
-
-    def _on_next_item_activated(self, item: QListWidgetItem) -> None:
-        self._open_for_annotation(item.text().rsplit("  (", 1)[0])
+        self.annotate_next.rank(model.path, root, dataset.unannotated)

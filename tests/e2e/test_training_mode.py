@@ -110,24 +110,24 @@ def test_train_compare_promote_cancel_and_fail(qtbot, window: MainWindow) -> Non
         assert run_id is not None
     assert finished.args[:2] == [run_id, "ok"], finished.args
     assert mode.curves.point_count() >= 2  # loss points and the validation mIoU
-    qtbot.waitUntil(lambda: mode.compare_table.rowCount() > 0, timeout=60_000)
-    compared = [mode.compare_table.item(r, 0).text() for r in range(mode.compare_table.rowCount())]
-    assert "dent" in compared and mode.images_table.rowCount() == len(mode.split.val)
+    qtbot.waitUntil(lambda: mode.comparison.table.rowCount() > 0, timeout=60_000)
+    compared = [mode.comparison.table.item(r, 0).text() for r in range(mode.comparison.table.rowCount())]
+    assert "dent" in compared and mode.comparison.images_table.rowCount() == len(mode.split.val)
     assert mode.selected_run() is not None and mode.selected_run().run_id == run_id
-    mode.images_table.setCurrentCell(0, 0)  # the most disagreeing image: both overlays side by side
-    qtbot.waitUntil(mode.overlays.has_images, timeout=30_000)
+    mode.comparison.images_table.setCurrentCell(0, 0)  # most disagreeing image: both overlays side by side
+    qtbot.waitUntil(mode.comparison.overlays.has_images, timeout=30_000)
     with qtbot.waitSignal(prediction.model_loaded, timeout=20_000) as loaded:
         mode.promote()
     assert loaded.args[0].model_id != "tiny-current"
     assert prediction.model is not None and prediction.model.model_id == loaded.args[0].model_id
     assert "lineage: " in mode.lineage.text()
     # annotate next: the unannotated image ranked by the new model, opened in Annotate mode
-    mode.rank_button.click()
-    qtbot.waitUntil(lambda: mode.next_list.count() == 1, timeout=30_000)
-    item = mode.next_list.item(0)
+    mode.annotate_next.rank_button.click()
+    qtbot.waitUntil(lambda: mode.annotate_next.next_list.count() == 1, timeout=30_000)
+    item = mode.annotate_next.next_list.item(0)
     assert item is not None and item.text().startswith("u0.png")
     with qtbot.waitSignal(window.image_shown, timeout=20_000):
-        mode.next_list.itemClicked.emit(item)
+        mode.annotate_next.next_list.itemClicked.emit(item)
     assert window.modes.current() == "annotate" and window.station.navigation.current_name == "u0.png"
     window.modes.switch("training")
 
