@@ -73,3 +73,6 @@ _.unreviewed
 _.show_model_card
 _.set_class_visible
 _.row_texts
+
+# --- read by tests and docs/screenshots/make_training_screenshot.py (outside vulture's paths) ----
+_.has_images

@@ -21,11 +21,13 @@ from inspector_app.canvas import CanvasView
 from inspector_app.controllers.live import LiveController
 from inspector_app.controllers.navigation import image_facts
 from inspector_app.controllers.station import Station
+from inspector_app.controllers.training import TrainingController
 from inspector_app.docks.station_docks import add_labelme_actions, build_docks, extend_context_menu
 from inspector_app.filelist.view import FileListPanel
 from inspector_app.jobs.loader import LoadedImage
 from inspector_app.modes import AnnotateMode, ModeHost, ReviewMode
 from inspector_app.modes.live import LiveMode
+from inspector_app.modes.training import TrainingMode
 from inspector_app.services.project import Project
 from inspector_app.widgets import station_dialogs as dialogs
 from inspector_app.widgets.notice import NoticeBar
@@ -101,6 +103,9 @@ class MainWindow(QMainWindow):
             self.modes.add(mode)
         self.live_mode = LiveMode(LiveController(self), s, self.canvas)
         self.modes.add(self.live_mode)
+        self.training = TrainingController(s.prediction, self)
+        self.training_mode = TrainingMode(self.training, s.navigation, s.prediction, self.open_for_annotation)
+        self.modes.add(self.training_mode)
         self._connect()
         self.resize(1400, 860)
 
@@ -278,9 +283,17 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop every worker thread (idempotent)."""
+        """Stop every worker thread and a running trainer (idempotent)."""
+        self.training.shutdown()
         self.live_mode.live.shutdown()
         self.station.shutdown()
+
+    def open_for_annotation(self, name: str) -> None:
+        """Show image ``name`` of the project in Annotate mode (the Training mode's "annotate next")."""
+        row = self.station.navigation.files.row_of(name)
+        if row is not None:
+            self.modes.switch("annotate")
+            self.file_panel.select_row(row)  # clears a filter that hides it
 
 
 def demo_copy(source: Path) -> Path:

@@ -67,6 +67,7 @@ def _mode_bar(window: MainWindow) -> QToolBar:
 def test_review_and_annotate_are_registered_and_switched_by_keys(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
     # Review and Annotate first (Ctrl+1, Ctrl+2); Live and other modes follow.
     assert win.modes.names()[:2] == ["review", "annotate"] and win.modes.current() == "review"
+    assert "training" in win.modes.names() and "live" in win.modes.names()
     assert win.review_mode.page().isVisible() and win.prediction_panel.isVisible()
     qtbot.keyClick(win.canvas, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert win.modes.current() == "annotate"
