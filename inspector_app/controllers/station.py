@@ -118,7 +118,7 @@ class Station(QObject):
         if self._shut_down:
             return
         self._shut_down = True
-        self.annotation.autosave_timer.stop()
+        self.annotation.shutdown()
         self.batch.shutdown()
         self.navigation.shutdown()
         self.prediction.shutdown()
