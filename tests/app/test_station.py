@@ -142,6 +142,8 @@ def test_verdict_keys_write_sqlite_and_reopen_restores(qtbot, win: MainWindow, f
     assert rec.args == ["img_1.png", "NG"]
     assert win.review_mode.verdict_bar.comment.text() == ""  # inputs cleared after recording
 
+    # Written by the review writer thread, in order.
+    qtbot.waitUntil(lambda: win.station.review.waiting() == 0, timeout=WAIT_MS)
     db = folder / ".inspector" / "review.sqlite"
     rows = (
         sqlite3.connect(db)
