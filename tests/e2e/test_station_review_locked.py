@@ -68,7 +68,8 @@ def test_verdicts_given_while_the_log_is_locked_land_after_release(qtbot, tmp_pa
         proc.stdin.flush()
         assert proc.stdout.readline().strip() == "released"
         qtbot.waitUntil(lambda: review.waiting() == 0, timeout=WAIT_MS)
-        rows = sqlite3.connect(db).execute("SELECT image, verdict, operator FROM reviews ORDER BY id").fetchall()
+        query = "SELECT image, verdict, operator FROM reviews ORDER BY id"
+        rows = sqlite3.connect(db).execute(query).fetchall()
         assert rows == [("img_0.png", "OK", "tester"), ("img_1.png", "NG", "tester")]
         assert "every queued verdict is recorded" in window.notice.label.text()
         assert window.station.close()
