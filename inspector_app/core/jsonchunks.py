@@ -31,11 +31,10 @@ def loads(text: str, *, parse_constant: Callable[[str], Any] | None = None) -> A
 
 
 def _object(text: str, decoder: json.JSONDecoder) -> dict[str, Any]:
-    ws = _WS.match
-    at = ws(text, 0).end()
+    at = _skip(text, 0)
     if text[at] != "{":
         raise ValueError("not an object")
-    at = ws(text, at + 1).end()
+    at = _skip(text, at + 1)
     result: dict[str, Any] = {}
     if text[at] == "}":
         return _end(text, at + 1, result)
@@ -43,42 +42,47 @@ def _object(text: str, decoder: json.JSONDecoder) -> dict[str, Any]:
         if text[at] != '"':
             raise ValueError("key expected")
         key, at = decoder.raw_decode(text, at)
-        at = ws(text, at).end()
+        at = _skip(text, at)
         if text[at] != ":":
             raise ValueError("colon expected")
-        at = ws(text, at + 1).end()
+        at = _skip(text, at + 1)
         if text[at] == "[":
             value, at = _array(text, at, decoder)
         else:
             value, at = decoder.raw_decode(text, at)
         result[key] = value
-        at = ws(text, at).end()
+        at = _skip(text, at)
         if text[at] == "}":
             return _end(text, at + 1, result)
         if text[at] != ",":
             raise ValueError("comma expected")
-        at = ws(text, at + 1).end()
+        at = _skip(text, at + 1)
 
 
 def _array(text: str, at: int, decoder: json.JSONDecoder) -> tuple[list[Any], int]:
-    ws = _WS.match
-    at = ws(text, at + 1).end()
+    at = _skip(text, at + 1)
     items: list[Any] = []
     if text[at] == "]":
         return items, at + 1
     while True:
         item, at = decoder.raw_decode(text, at)  # one element: the lock is free between them
         items.append(item)
-        at = ws(text, at).end()
+        at = _skip(text, at)
         if text[at] == "]":
             return items, at + 1
         if text[at] != ",":
             raise ValueError("comma expected")
-        at = ws(text, at + 1).end()
+        at = _skip(text, at + 1)
+
+
+def _skip(text: str, at: int) -> int:
+    """Index of the first non-blank character at or after ``at``."""
+    match = _WS.match(text, at)
+    return match.end() if match else at
 
 
 def _end(text: str, at: int, result: dict[str, Any]) -> dict[str, Any]:
-    if _WS.match(text, at).end() != len(text):
+    if _skip(text, at) != len(text):
         raise ValueError("extra data")
     return result
 
