@@ -17,6 +17,7 @@ Target: largest gap <= 100 ms for the station path.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import tempfile
@@ -106,6 +107,8 @@ def run_once(json_path: Path, ticks: Ticks) -> list[tuple[str, str, float, float
     )
     rows.append(("save", "before (GUI thread)", gap, total))
     out.unlink()
+    box.clear()  # the "before" document must not stay for the collector to walk during "after"
+    gc.collect()
     # after: the station path
     station = Station(operator="bench")
     station.navigation.row_proposed.connect(station.navigation.select_row)

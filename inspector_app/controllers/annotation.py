@@ -224,10 +224,6 @@ class AnnotationController(QObject):
         finally:
             self.saves_settled.disconnect(loop.quit)
 
-    def saving(self) -> int:
-        """Saves in flight."""
-        return len(self._in_flight)
-
     def autosave_leaving(self) -> None:
         """Before another image is shown: save the one left if it has edits (setting)."""
         if self._project is None or self.session.image_path is None:

@@ -27,6 +27,7 @@ from inspector_app.core.annotations import (
     load_document,
     save_document,
 )
+from inspector_app.core.jsonchunks import collector_paused
 
 __all__ = [
     "ImageState",
@@ -156,7 +157,8 @@ def write_ticket(ticket: SaveTicket) -> SaveResult:
         raise SaveError(path, "the file changed on disk since it was opened")
     document = ticket.document
     try:
-        notices = save_document(document, path, image_size=ticket.size)
+        with collector_paused():  # a large document: keep the GUI thread running meanwhile
+            notices = save_document(document, path, image_size=ticket.size)
     except (AnnotationError, OSError) as exc:
         raise SaveError(path, getattr(exc, "strerror", None) or str(exc)) from exc
     if (document.image_height, document.image_width) != ticket.size:

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from inspector_app.core.annotations import AnnotationError, Document, load_document
 from inspector_app.core.images import ImageReadError, read_image, to_display_rgb8
+from inspector_app.core.jsonchunks import collector_paused
 from inspector_app.services.cache import LruCache
 from inspector_app.services.project import annotation_path
 from inspector_app.services.review_log import content_hash
@@ -78,7 +79,8 @@ def read_annotation(image_path: Path) -> tuple[tuple[Document | None, str | None
     except OSError:
         return (None, None, None), 0
     try:
-        return (load_document(path), None, st.st_mtime_ns), st.st_size
+        with collector_paused():
+            return (load_document(path), None, st.st_mtime_ns), st.st_size
     except (AnnotationError, OSError, UnicodeError) as exc:
         return (None, str(exc), st.st_mtime_ns), st.st_size
 
