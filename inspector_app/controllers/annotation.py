@@ -218,11 +218,18 @@ class AnnotationController(QObject):
             return
         loop = QEventLoop()
         self.saves_settled.connect(loop.quit)
+        # The status bar shows the progress ("saving 2 of 5…") while closing or leaving waits.
+        progress = self.saves_progressed.connect(self._on_saves_progressed)
         try:
             self.saves_progressed.emit(self._done, self._done + total)
             loop.exec()
         finally:
             self.saves_settled.disconnect(loop.quit)
+            self.saves_progressed.disconnect(progress)
+
+    def _on_saves_progressed(self, done: int, total: int) -> None:
+        if done < total:
+            self.save_state_changed.emit(f"saving {done + 1} of {total}…")
 
     def autosave_leaving(self) -> None:
         """Before another image is shown: save the one left if it has edits (setting)."""
