@@ -11,14 +11,17 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from inspector_app.core.classes import ClassTable
 from inspector_app.editing import AnnotationSession, SaveError
+from inspector_app.editing.files import SaveResult, SaveTicket, write_ticket
+from inspector_app.jobs.file_jobs import FileJobs
 from inspector_app.jobs.loader import LoadedImage
 from inspector_app.services.project import Project, ProjectError, annotation_path
 
@@ -46,7 +49,9 @@ def without_specks(mask: np.ndarray, min_area: int) -> np.ndarray:
 class AnnotationController(QObject):
     """Owns the :class:`AnnotationSession` and its saving. Signals (GUI thread):
 
-    ``saved(name, shape counts)``; ``dirty_marked(name, dirty)`` (list marker of an image);
+    ``saved(name, shape counts)`` (a save written); ``save_failed(name, why)`` (edits kept);
+    ``saves_progressed(done, total)`` and ``saves_settled()`` (saves in flight);
+    ``dirty_marked(name, dirty)`` (list marker of an image);
     ``dirty_changed(dirty)`` (the held image); ``save_state_changed(text)``;
     ``shape_counts_changed(name, counts)`` (unsaved edits); ``annotation_unreadable(name, error)``;
     ``class_table_changed(ClassTable)``; ``notice_posted(text, level)``;
@@ -65,6 +70,9 @@ class AnnotationController(QObject):
     class_table_changed = Signal(object)
     notice_posted = Signal(str, str)
     prediction_accepted = Signal(int)
+    save_failed = Signal(str, str)
+    saves_progressed = Signal(int, int)
+    saves_settled = Signal()
 
     def __init__(self, flush_edits: Callable[[], None] = lambda: None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +82,13 @@ class AnnotationController(QObject):
         #: Where the session's class table came from: project | folder | model | none.
         self._table_source = "none"
         self._adopting = False
+        self._writer = FileJobs("annotation-writer", self)
+        self._writer.finished.connect(self._on_writer_finished)
+        self._in_flight: dict[int, tuple[SaveTicket, str]] = {}
+        self._saving: set[Path] = set()
+        self._again: dict[Path, str] = {}
+        self._failures = 0
+        self._done = 0
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self._on_autosave_timer_timeout)
         self.session.dirty_changed.connect(self._on_session_dirty_changed)
@@ -133,7 +148,9 @@ class AnnotationController(QObject):
     def open_image(self, loaded: LoadedImage) -> None:
         """Edit the annotations of a decoded image (an unreadable file is never overwritten)."""
         assert loaded.image is not None
-        self.session.open(loaded.path, annotation_path(loaded.path), loaded.image.shape)
+        self.session.open(
+            loaded.path, annotation_path(loaded.path), loaded.image.shape, preread=loaded.annotation
+        )
         if self.session.unreadable:
             self.annotation_unreadable.emit(loaded.name, self.session.unreadable)
             self.notice_posted.emit(
@@ -161,8 +178,12 @@ class AnnotationController(QObject):
         return len(ids)
 
     # --- saving ------------------------------------------------------------------------------
+    # Saves are written by the writer thread (serialising a large document takes seconds); the
+    # session stays the owner of the state here. One save per image is in flight at a time: a
+    # save asked for meanwhile runs when it ends, from the state as it is then.
     def save_current(self) -> bool:
-        """Ctrl+S: save the held image; on failure say why and keep the edits.
+        """Ctrl+S: start saving the held image (``saved`` or ``save_failed`` follows); False
+        when it cannot start. A failure says why and keeps the edits.
 
         With no image held (the one selected could not be decoded), it saves the images left
         with unsaved edits instead of doing nothing.
@@ -170,32 +191,41 @@ class AnnotationController(QObject):
         if self.session.image_path is None:
             return bool(self.session.dirty_images()) and self.save_all()
         self._flush()
-        try:
-            self.session.save()
-        except SaveError as exc:
-            self.notice_posted.emit(str(exc), "error")
-            self.save_state_changed.emit("save failed")
-            return False
-        self._after_save(self.session.image_path)
-        return True
+        return self._start_save(self.session.image_path, "")
 
     def save_all(self) -> bool:
-        """Save every image with edits; False (with a notice) when one cannot be saved."""
+        """Save every image with edits and wait for every save in flight (the event loop keeps
+        running; ``saves_progressed(done, total)`` tells the progress). False (with a notice) when
+        one could not be saved: its edits stay in memory."""
         self._flush()
-        failed = []
+        failures_before = self._failures
         for image_path in self.session.dirty_images():
-            try:
-                self.session.save_image(image_path)
-            except SaveError as exc:
-                failed.append(str(exc))
-            else:
-                self._after_save(image_path)
+            self._start_save(image_path, "")
+        self.wait_for_saves()
         if self.session.image_path is not None and not self.session.is_dirty:
             self._on_session_dirty_changed(False)
-        if failed:
-            self.notice_posted.emit(" ".join(failed), "error")
-            return False
-        return True
+        return self._failures == failures_before and not self.session.dirty_images()
+
+    def wait_for_saves(self) -> None:
+        """Return once no save is in flight, running the event loop meanwhile (closing the window,
+        leaving a project: nothing is lost)."""
+        total = len(self._in_flight)
+        if not total:
+            return
+        loop = QEventLoop()
+        self.saves_settled.connect(loop.quit)
+        # The status bar shows the progress ("saving 2 of 5…") while closing or leaving waits.
+        progress = self.saves_progressed.connect(self._on_saves_progressed)
+        try:
+            self.saves_progressed.emit(self._done, self._done + total)
+            loop.exec()
+        finally:
+            self.saves_settled.disconnect(loop.quit)
+            self.saves_progressed.disconnect(progress)
+
+    def _on_saves_progressed(self, done: int, total: int) -> None:
+        if done < total:
+            self.save_state_changed.emit(f"saving {done + 1} of {total}…")
 
     def autosave_leaving(self) -> None:
         """Before another image is shown: save the one left if it has edits (setting)."""
@@ -204,12 +234,55 @@ class AnnotationController(QObject):
         self._flush()
         if not self.session.is_dirty or not self._project.settings.autosave_on_switch:
             return
+        self._start_save(self.session.image_path, "Autosave failed — ")
+
+    def shutdown(self) -> None:
+        """Stop the writer thread once the saves queued are written."""
+        self.autosave_timer.stop()
+        self._writer.shutdown()
+
+    def _start_save(self, image_path: Path, failure_prefix: str) -> bool:
+        if image_path in self._saving:
+            self._again[image_path] = failure_prefix
+            return True
         try:
-            self.session.save()
+            ticket = self.session.begin_save(image_path)
         except SaveError as exc:
-            self.notice_posted.emit(f"Autosave failed — {exc}", "error")
-            return
-        self._after_save(self.session.image_path)
+            self.notice_posted.emit(failure_prefix + str(exc), "error")
+            return False
+        token = self._writer.submit(partial(write_ticket, ticket))
+        self._in_flight[token] = (ticket, failure_prefix)
+        self._saving.add(image_path)
+        self.save_state_changed.emit("saving…")
+        return True
+
+    def _on_writer_finished(self, token: int, result: object, error: object) -> None:
+        ticket, prefix = self._in_flight.pop(token)
+        self._saving.discard(ticket.image_path)
+        path = ticket.image_path
+        name = self._project.relative(path) if self._project is not None else path.name
+        if error is not None or not isinstance(result, SaveResult):
+            self._failures += 1
+            if not isinstance(error, SaveError):  # a bug in the writer: still say which file
+                error = SaveError(ticket.json_path, str(error))
+            text = str(error)
+            self.notice_posted.emit(prefix + text, "error")
+            self.save_state_changed.emit("save failed")
+            self.save_failed.emit(name, text)
+        else:
+            clean = self.session.finish_save(ticket, result)
+            counts = Counter(shape.label for shape in ticket.document.shapes)
+            self.saved.emit(name, dict(counts))
+            self.dirty_marked.emit(name, not clean)
+            self.save_state_changed.emit(f"saved {time.strftime('%H:%M:%S')}")
+        again = self._again.pop(ticket.image_path, None)
+        if again is not None and ticket.image_path in self.session.dirty_images():
+            self._start_save(ticket.image_path, again)
+        self._done += 1
+        self.saves_progressed.emit(self._done, self._done + len(self._in_flight))
+        if not self._in_flight:
+            self._done = 0
+            self.saves_settled.emit()
 
     def restart_autosave(self) -> None:
         """Start (or stop) the autosave timer from the project's settings."""
@@ -225,25 +298,11 @@ class AnnotationController(QObject):
         if name is not None:
             self.dirty_marked.emit(name, self.session.is_dirty)
 
-    def _after_save(self, image_path: Path | None) -> None:
-        if image_path is not None and self._project is not None:
-            name = self._project.relative(image_path)
-            counts = Counter(shape.label for shape in self.session.shapes_of(image_path))
-            self.saved.emit(name, dict(counts))
-            self.dirty_marked.emit(name, False)
-        self.save_state_changed.emit(f"saved {time.strftime('%H:%M:%S')}")
-
     def _on_autosave_timer_timeout(self) -> None:
-        if not self.session.is_dirty:
+        if not self.session.is_dirty or self.session.image_path is None:
             return
         self._flush()
-        try:
-            self.session.save()
-        except SaveError as exc:
-            self.notice_posted.emit(f"Autosave failed — {exc}", "error")
-            self.save_state_changed.emit("autosave failed")
-            return
-        self._after_save(self.session.image_path)
+        self._start_save(self.session.image_path, "Autosave failed — ")
 
     # --- class table -------------------------------------------------------------------------
     def _adopt(self, table: ClassTable) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from inspector_app.core.classes import ClassInfo, ClassTable
 from inspector_app.jobs.loader import LoadedImage
+from inspector_app.jobs.review_writer import ReviewWriter
 from inspector_app.services.project import Project, ProjectError
-from inspector_app.services.review_log import ReviewError, ReviewRecord, ReviewSummary, summarize
+from inspector_app.services.review_log import ReviewError, ReviewRecord, ReviewSummary, now_iso, summarize
 
 
 class ReviewController(QObject):
@@ -18,7 +20,9 @@ class ReviewController(QObject):
 
     ``image_changed(has_image, ReviewRecord | None)`` (the image a verdict would be for);
     ``categories_changed(list)`` (NG categories); ``record_added(name, ReviewRecord)``;
-    ``verdict_recorded(name, verdict)`` (after the record is booked everywhere);
+    ``verdict_recorded(name, verdict)`` (the verdict is taken: shown everywhere and queued for the
+    log; the operator moves on); ``verdict_written(ReviewRecord)`` (it is in the SQLite file);
+    ``verdicts_queued(count)`` (the log is busy: so many wait for a retry; 0 once all are written);
     ``summary_changed(ReviewSummary, classes)`` with ``classes`` as (label, name, colour) rows;
     ``notice_posted(text, level)``.
     """
@@ -27,6 +31,8 @@ class ReviewController(QObject):
     categories_changed = Signal(list)
     record_added = Signal(str, object)
     verdict_recorded = Signal(str, str)
+    verdict_written = Signal(object)
+    verdicts_queued = Signal(int)
     summary_changed = Signal(object, list)
     notice_posted = Signal(str, str)
 
@@ -41,6 +47,10 @@ class ReviewController(QObject):
         self._project_classes: tuple[ClassInfo, ...] = ()
         self._table: ClassTable | None = None
         self._model_classes: tuple[ClassInfo, ...] | None = None
+        self._writer: ReviewWriter | None = None
+        #: writers of projects left while their verdicts still waited (they finish on their own)
+        self._retired: list[ReviewWriter] = []
+        self._queued = 0
 
     # --- state -------------------------------------------------------------------------------
     @property
@@ -60,6 +70,10 @@ class ReviewController(QObject):
     def attach(self, project: Project) -> dict[str, ReviewRecord]:
         """A project was opened: read its verdicts (an unreadable log is reported, not fatal)."""
         self._project = project
+        self._retire_writer()
+        self._writer = ReviewWriter(project.review_path, parent=self)
+        self._writer.written.connect(self._on_writer_written)
+        self._writer.queued.connect(self._on_writer_queued)
         self._reviews = {}
         self._image = None
         self._total = 0
@@ -128,16 +142,68 @@ class ReviewController(QObject):
             model_id=self._model_id,
             class_areas=self._areas if self._model_id else {},
         )
-        try:
-            record = project.review_log().record(record)
-        except (ReviewError, ProjectError) as exc:
-            self.notice_posted.emit(f"The verdict was NOT recorded: {exc}", "error")
-            return None
+        # The writer thread writes it: a locked database never blocks the GUI thread.
+        record = replace(record, time=now_iso())
+        assert self._writer is not None
+        self._writer.submit(record)
         self._reviews[loaded.name] = record
         self.record_added.emit(loaded.name, record)
         self._emit_summary()
         self.verdict_recorded.emit(loaded.name, verdict)
         return record
+
+    def waiting(self) -> int:
+        """Verdicts taken but not in the database yet (all projects)."""
+        return sum(w.waiting() for w in (self._writer, *self._retired) if w is not None)
+
+    def wait_for_writes(self, timeout_ms: int) -> bool:
+        """Run the event loop until every verdict is written or ``timeout_ms`` passed; True when
+        none waits (closing the window, leaving a project)."""
+        if not self.waiting():
+            return True
+        loop = QEventLoop()
+        timer = QTimer(singleShot=True, interval=timeout_ms)
+        timer.timeout.connect(loop.quit)
+        self.verdicts_queued.connect(loop.quit)
+        self.verdict_written.connect(loop.quit)
+        timer.start()
+        try:
+            while self.waiting() and timer.isActive():
+                loop.exec()
+        finally:
+            self.verdicts_queued.disconnect(loop.quit)
+            self.verdict_written.disconnect(loop.quit)
+        return not self.waiting()
+
+    def shutdown(self) -> None:
+        """Stop the writer threads (one last try each for what waits)."""
+        for writer in (self._writer, *self._retired):
+            if writer is not None:
+                writer.shutdown()
+
+    def _retire_writer(self) -> None:
+        if self._writer is not None:
+            if self._writer.waiting():
+                self._retired.append(self._writer)
+            else:
+                self._writer.shutdown()
+        self._retired = [w for w in self._retired if w.waiting()]
+
+    def _on_writer_written(self, _record: ReviewRecord) -> None:
+        self.verdict_written.emit(_record)
+        if self._queued and not self.waiting():
+            self._queued = 0
+            self.verdicts_queued.emit(0)
+            self.notice_posted.emit("Review log free again: every queued verdict is recorded.", "info")
+
+    def _on_writer_queued(self, count: int, why: str) -> None:
+        # Said every time it fails, so the operator sees the count grow and knows why.
+        self._queued = count
+        self.verdicts_queued.emit(count)
+        self.notice_posted.emit(
+            f"Review log busy, {count} verdict(s) queued (kept in order, retried until written): {why}",
+            "warning",
+        )
 
     def export_csv(self, path: str | Path) -> int:
         """Write the current verdicts as CSV; returns the number of rows."""

@@ -35,6 +35,9 @@ class Station(QObject):
     ``verdict_recorded(name, verdict)``; ``model_settled()``.
     """
 
+    #: How long closing waits for verdicts queued behind a locked review log.
+    CLOSE_WAIT_MS = 5_000
+
     notice_posted = Signal(str, str)
     image_arrived = Signal(object)
     image_shown = Signal(str)
@@ -132,9 +135,18 @@ class Station(QObject):
         self.navigation.save_settings()
 
     def close(self) -> bool:
-        """Save every edit and the view settings; False when an edit could not be saved."""
+        """Save every edit and the view settings and let queued verdicts be written (waits about
+        the review log's busy time-out); False when an edit could not be saved or verdicts still
+        wait for a locked review log (a notice says so)."""
         saved = self.navigation.project is None or self.annotation.save_all()
         self.navigation.save_view_settings()
+        if not self.review.wait_for_writes(self.CLOSE_WAIT_MS):
+            self.notice_posted.emit(
+                f"{self.review.waiting()} verdict(s) are not in the review log yet: another program "
+                "holds its lock.",
+                "error",
+            )
+            return False
         return saved
 
     def shutdown(self) -> None:
@@ -142,7 +154,8 @@ class Station(QObject):
         if self._shut_down:
             return
         self._shut_down = True
-        self.annotation.autosave_timer.stop()
+        self.annotation.shutdown()
+        self.review.shutdown()
         self.batch.shutdown()
         self.navigation.shutdown()
         self.prediction.shutdown()

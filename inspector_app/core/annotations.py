@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 # atomic_write_bytes is also imported from here by older callers (demo, trainer.evaluate).
+from inspector_app.core import jsonchunks
 from inspector_app.core.fileio import atomic_write_bytes
 from inspector_app.core.images import ImageReadError, image_size
 
@@ -306,7 +306,7 @@ def parse_document(data: bytes | str, source: str = "<document>") -> Document:
     """Parse LabelMe JSON text or UTF-8 bytes (a BOM is tolerated) into a :class:`Document`."""
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = jsonchunks.loads(text, parse_constant=_reject_constant)
     except UnicodeDecodeError as e:
         raise _fail(source, "", f"not UTF-8 text ({e.reason} at byte {e.start})") from e
     except (ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
@@ -424,7 +424,7 @@ def dump_document(document: Document, source: str = "<document>") -> str:
     # (or labelme) could not read back. Errors name the destination file and the field.
     document_from_dict(payload, source)
     try:
-        return json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False)
+        return jsonchunks.dumps(payload, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as e:
         raise _fail(source, "extra", f"not serialisable as JSON ({e})") from e
 

@@ -27,8 +27,21 @@ from inspector_app.core.annotations import (
     load_document,
     save_document,
 )
+from inspector_app.core.jsonchunks import collector_paused
 
-__all__ = ["ImageState", "SaveError", "file_mtime", "read_document", "write_document"]
+__all__ = [
+    "ImageState",
+    "SaveError",
+    "SaveResult",
+    "SaveTicket",
+    "document_read",
+    "file_mtime",
+    "finish_save",
+    "read_document",
+    "save_ticket",
+    "write_document",
+    "write_ticket",
+]
 
 
 class SaveError(Exception):
@@ -65,6 +78,15 @@ class ImageState:
     locked: set[int] = field(default_factory=set)
 
 
+def document_read(
+    image_path: Path, json_path: Path, size: tuple[int, int], document: Document | None, error: str | None
+) -> tuple[Document, str | None]:
+    """The session's (document, unreadable) from a read done elsewhere (None: no or broken file)."""
+    if document is not None and error is None:
+        return document, None
+    return document_for_image(image_path, json_path, (), size[0], size[1]), error
+
+
 def read_document(image_path: Path, json_path: Path, size: tuple[int, int]) -> tuple[Document, str | None]:
     """(document, unreadable reason or None); an empty document when the JSON is absent or broken."""
     if json_path.exists():
@@ -75,35 +97,99 @@ def read_document(image_path: Path, json_path: Path, size: tuple[int, int]) -> t
     return document_for_image(image_path, json_path, (), size[0], size[1]), None
 
 
+@dataclass(frozen=True)
+class SaveTicket:
+    """What one save writes, taken on the GUI thread (the worker only reads it)."""
+
+    image_path: Path
+    json_path: Path
+    size: tuple[int, int]
+    #: The session's document object at the moment of the save (identity tells later edits).
+    source: Document
+    #: The document to write (``imagePath`` pointing at the shown image).
+    document: Document
+    unreadable: str | None
+    mtime: int | None
+    overwrite_changed: bool
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What the worker wrote: the document as on disk, its new mtime, the user's notices."""
+
+    document: Document
+    mtime: int | None
+    notices: tuple[str, ...]
+
+
+def save_ticket(im: ImageState, overwrite_changed: bool) -> SaveTicket:
+    """Snapshot ``im`` for a save (cheap: documents are immutable)."""
+    # imagePath names the image the station showed with this file (paired by name, beside it),
+    # not whatever the file said when read: that may be a path that no longer exists.
+    document = for_shown_image(im.document, im.image_path, im.json_path, im.size if all(im.size) else None)
+    return SaveTicket(
+        im.image_path,
+        im.json_path,
+        im.size,
+        im.document,
+        document,
+        im.unreadable,
+        im.mtime,
+        overwrite_changed,
+    )
+
+
+def write_ticket(ticket: SaveTicket) -> SaveResult:
+    """Check and write one save (any thread) under the rules of the module docstring.
+
+    Serialises the document and writes it atomically; raises :class:`SaveError`.
+    """
+    path = ticket.json_path
+    exists = path.exists()
+    if ticket.unreadable is not None and exists:
+        raise SaveError(
+            path,
+            f"the existing file could not be read ({ticket.unreadable}); it is not overwritten — "
+            "repair or move it away, then save again",
+        )
+    if exists and not ticket.overwrite_changed and file_mtime(path) != ticket.mtime:
+        # Written by someone else since we read it (or created since we found none).
+        raise SaveError(path, "the file changed on disk since it was opened")
+    document = ticket.document
+    try:
+        with collector_paused():  # a large document: keep the GUI thread running meanwhile
+            notices = save_document(document, path, image_size=ticket.size)
+    except (AnnotationError, OSError) as exc:
+        raise SaveError(path, getattr(exc, "strerror", None) or str(exc)) from exc
+    if (document.image_height, document.image_width) != ticket.size:
+        document = replace(document, image_height=ticket.size[0], image_width=ticket.size[1])
+    return SaveResult(document, file_mtime(path), tuple(notices))
+
+
+def finish_save(im: ImageState, ticket: SaveTicket, result: SaveResult) -> bool:
+    """Book a finished save into ``im`` (GUI thread); True when ``im`` is now clean.
+
+    Edits made while the save was in flight stay unsaved: the stack is marked clean only when the
+    document is still the one that was written, else no state of the stack counts as saved.
+    """
+    im.unreadable = None
+    im.mtime = result.mtime
+    if im.document is ticket.source:
+        im.document = result.document
+        im.stack.setClean()
+        return True
+    im.stack.resetClean()
+    return False
+
+
 def write_document(im: ImageState, overwrite_changed: bool) -> tuple[str, ...]:
-    """Save ``im.document`` atomically to ``im.json_path`` under the rules of the module docstring.
+    """Save ``im.document`` atomically to ``im.json_path`` now, on the calling thread.
 
     The image's real size replaces a wrong ``imageHeight``/``imageWidth`` and an embedded
     ``imageData`` is kept; returns the notices for the user (the corrected size). On success the
     file's new mtime is recorded, the unreadable mark cleared and the stack made clean.
     """
-    path = im.json_path
-    exists = path.exists()
-    if im.unreadable is not None and exists:
-        raise SaveError(
-            path,
-            f"the existing file could not be read ({im.unreadable}); it is not overwritten — "
-            "repair or move it away, then save again",
-        )
-    if exists and not overwrite_changed and file_mtime(path) != im.mtime:
-        # Written by someone else since we read it (or created since we found none).
-        raise SaveError(path, "the file changed on disk since it was opened")
-    # imagePath names the image the station showed with this file (paired by name, beside it),
-    # not whatever the file said when read: that may be a path that no longer exists.
-    document = for_shown_image(im.document, im.image_path, path, im.size if all(im.size) else None)
-    try:
-        notices = save_document(document, path, image_size=im.size)
-    except (AnnotationError, OSError) as exc:
-        raise SaveError(path, getattr(exc, "strerror", None) or str(exc)) from exc
-    if (document.image_height, document.image_width) != im.size:
-        document = replace(document, image_height=im.size[0], image_width=im.size[1])
-    im.document = document
-    im.unreadable = None
-    im.mtime = file_mtime(path)
-    im.stack.setClean()
-    return notices
+    ticket = save_ticket(im, overwrite_changed)
+    result = write_ticket(ticket)
+    finish_save(im, ticket, result)
+    return result.notices

@@ -19,10 +19,20 @@ from inspector_app.commands import EditImageFlagsCommand, EditShapesCommand, Edi
 from inspector_app.core.annotations import Document, Shape
 from inspector_app.core.classes import ClassTable
 from inspector_app.editing.edits import ShapeEdits
-from inspector_app.editing.files import ImageState, SaveError, file_mtime, read_document, write_document
+from inspector_app.editing.files import (
+    ImageState,
+    SaveError,
+    SaveResult,
+    SaveTicket,
+    document_read,
+    file_mtime,
+    finish_save,
+    read_document,
+    save_ticket,
+    write_document,
+)
 
 __all__ = ["AnnotationSession"]
-
 
 
 class _Target:
@@ -184,11 +194,16 @@ class AnnotationSession(QObject, ShapeEdits):
         image_path: str | os.PathLike[str],
         json_path: str | os.PathLike[str],
         image_shape: Sequence[int],
+        *,
+        preread: tuple[Document | None, str | None, int | None] | None = None,
     ) -> None:
         """Make ``image_path`` the open image; its annotations come from ``json_path``.
 
         ``image_shape`` is the image array's shape (height, width[, channels]). An image visited
         before keeps its undo history; its file is re-read if it was clean and changed on disk.
+        ``preread`` is (document or None, unreadable reason or None, file mtime) as read off the
+        GUI thread (the image loader); it is used when the file has not changed since, so a large
+        JSON is never parsed here.
         """
         self.document_about_to_change.emit()
         ipath, jpath = Path(image_path), Path(json_path)
@@ -201,7 +216,7 @@ class AnnotationSession(QObject, ShapeEdits):
         ):
             im.size = size
         else:
-            im = self._load(ipath, jpath, size, im.stack if im else None)
+            im = self._load(ipath, jpath, size, im.stack if im else None, preread)
             self._images[ipath] = im
         self._cur = im
         self._selection = frozenset()
@@ -236,8 +251,19 @@ class AnnotationSession(QObject, ShapeEdits):
         self.view_state_changed.emit()
         self._emit_dirty()
 
-    def _load(self, ipath: Path, jpath: Path, size: tuple[int, int], stack: QUndoStack | None) -> ImageState:
-        document, unreadable = read_document(ipath, jpath, size)
+    def _load(
+        self,
+        ipath: Path,
+        jpath: Path,
+        size: tuple[int, int],
+        stack: QUndoStack | None,
+        preread: tuple[Document | None, str | None, int | None] | None = None,
+    ) -> ImageState:
+        mtime = file_mtime(jpath)
+        if preread is not None and preread[2] == mtime:
+            document, unreadable = document_read(ipath, jpath, size, preread[0], preread[1])
+        else:  # not read ahead, or changed on disk since: read it now
+            document, unreadable = read_document(ipath, jpath, size)
         if stack is None:
             stack = QUndoStack(self)  # undo limit 0 = unlimited
             # Each stack's own signal, not the group's: the group also emits while a collected
@@ -248,7 +274,7 @@ class AnnotationSession(QObject, ShapeEdits):
             stack.clear()
         ids = tuple(self._new_ids(len(document.shapes)))
         state = EditState(document.shapes, ids)
-        return ImageState(ipath, jpath, size, document, state, stack, unreadable, file_mtime(jpath))
+        return ImageState(ipath, jpath, size, document, state, stack, unreadable, mtime)
 
     def save(self, *, overwrite_changed: bool = False) -> tuple[str, ...]:
         """Write the open document atomically to its JSON; raise :class:`SaveError` on failure.
@@ -269,6 +295,34 @@ class AnnotationSession(QObject, ShapeEdits):
         if im is None:
             raise SaveError(None, f"{image_path} was not opened in this session")
         return self._save(im, overwrite_changed)
+
+    def begin_save(
+        self, image_path: str | os.PathLike[str] | None = None, *, overwrite_changed: bool = False
+    ) -> SaveTicket:
+        """Snapshot a visited image (default: the open one) for a save written elsewhere.
+
+        Hand the ticket to :func:`~inspector_app.editing.files.write_ticket` on a worker thread
+        and its result to :meth:`finish_save`; the session stays the owner of the state.
+        """
+        im = self._cur if image_path is None else self._images.get(Path(image_path))
+        if im is None:
+            what = "no image is open" if image_path is None else f"{image_path} was not opened"
+            raise SaveError(None, what)
+        return save_ticket(im, overwrite_changed)
+
+    def finish_save(self, ticket: SaveTicket, result: SaveResult) -> bool:
+        """Book a save written by a worker; True when the image is now clean (no edits since).
+
+        Emits ``save_noticed`` for each notice of the save.
+        """
+        im = self._images.get(ticket.image_path)
+        clean = False
+        if im is not None and im.json_path == ticket.json_path:
+            clean = finish_save(im, ticket, result)
+        self._emit_dirty()
+        for text in result.notices:
+            self.save_noticed.emit(text)
+        return clean
 
     def _save(self, im: ImageState, overwrite_changed: bool) -> tuple[str, ...]:
         """Write ``im``; returns (and emits ``save_noticed`` for) what the user should be told."""

@@ -18,8 +18,11 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from inspector_app.core.annotations import AnnotationError, Document, load_document
 from inspector_app.core.images import ImageReadError, read_image, to_display_rgb8
+from inspector_app.core.jsonchunks import collector_paused
 from inspector_app.services.cache import LruCache
+from inspector_app.services.project import annotation_path
 from inspector_app.services.review_log import content_hash
 
 
@@ -39,14 +42,47 @@ class LoadedImage:
     #: digest of the file's bytes for the review log, computed here so a verdict never reads
     #: the file on the GUI thread (large TIFFs, network drives); "" when it could not be read
     content_hash: str = ""
+    #: The LabelMe document beside the image, parsed here so that a large JSON never blocks the
+    #: GUI thread: (document or None when absent/unreadable, why unreadable, the JSON's mtime_ns
+    #: when read; None when there is no file). The session re-reads only if the mtime changed.
+    annotation: tuple[Document | None, str | None, int | None] = (None, None, None)
+    #: size in bytes of the JSON read (a rough measure of the parsed document's memory)
+    annotation_bytes: int = 0
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the arrays (the display array may share the image's buffer)."""
+        """Memory held by the arrays (the display array may share the image's buffer) and the
+        parsed document (estimated at three times its file's size)."""
         total = 0 if self.image is None else int(self.image.nbytes)
         if self.display is not None and self.display is not self.image:
             total += int(self.display.nbytes)
-        return total + 256
+        return total + 3 * self.annotation_bytes + 256
+
+    def annotation_current(self) -> bool:
+        """The document read here is still the file on disk (one ``stat``)."""
+        return self.annotation[2] == json_mtime(annotation_path(self.path))
+
+
+def json_mtime(path: Path) -> int | None:
+    """mtime_ns of a file, None when absent."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def read_annotation(image_path: Path) -> tuple[tuple[Document | None, str | None, int | None], int]:
+    """((document, unreadable reason, mtime), file size) of the JSON beside ``image_path``."""
+    path = annotation_path(image_path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (None, None, None), 0
+    try:
+        with collector_paused():
+            return (load_document(path), None, st.st_mtime_ns), st.st_size
+    except (AnnotationError, OSError, UnicodeError) as exc:
+        return (None, str(exc), st.st_mtime_ns), st.st_size
 
 
 def image_id_for(name: str, path: Path) -> str:
@@ -73,9 +109,24 @@ def load_image(request_id: int, name: str, path: Path) -> LoadedImage:
         digest = content_hash(path)
     except OSError:
         digest = ""
+    annotation, annotation_bytes = read_annotation(path)
     return LoadedImage(
-        request_id, name, path, image_id, image, display, None, (time.perf_counter() - start) * 1e3, digest
+        request_id,
+        name,
+        path,
+        image_id,
+        image,
+        display,
+        None,
+        (time.perf_counter() - start) * 1e3,
+        digest,
+        annotation,
+        annotation_bytes,
     )
+
+
+def _still_current(cached: LoadedImage, name: str, path: Path) -> bool:
+    return cached.image_id == image_id_for(name, path) and cached.annotation_current()
 
 
 class _LoaderWorker(QObject):
@@ -111,7 +162,7 @@ class _LoaderWorker(QObject):
                 name, path = item
                 key = str(path)
                 cached = self._cache.get(key)
-                if cached is None or cached.image_id != image_id_for(name, path):
+                if cached is None or not _still_current(cached, name, path):
                     result = load_image(0, name, path)
                     if result.error is None:
                         self._cache.put(key, result)
@@ -143,7 +194,7 @@ class ImageLoader(QObject):
         request_id = next(self._ids)
         self._latest = request_id
         cached = self.cache.get(str(path))
-        if cached is not None and cached.image_id == image_id_for(name, path):
+        if cached is not None and _still_current(cached, name, path):
             return cached
         self._worker.post(request_id, name, path)
         self._wake.emit()

@@ -20,6 +20,7 @@ from typing import Any
 
 from inspector_app.core.annotations import AnnotationError, Document, load_document
 from inspector_app.core.images import IMAGE_SUFFIXES, ImageReadError, image_size
+from inspector_app.core.jsonchunks import collector_paused
 
 #: Top-level key our batch prediction writes into LabelMe JSON to mark it as a prediction.
 PREDICTION_KEY = "defect_inspector"
@@ -207,7 +208,8 @@ def scan_file(root: Path, name: str, has_json: bool) -> ScanResult:
     prediction = False
     if has_json:
         try:
-            document = load_document(root / json_name_for(name))
+            with collector_paused():  # scanner thread: a large JSON must not stall the GUI thread
+                document = load_document(root / json_name_for(name))
             counts = dict(Counter(s.label for s in document.shapes))
             prediction = is_prediction_document(document)
         except AnnotationError as exc:

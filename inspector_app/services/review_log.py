@@ -25,7 +25,7 @@ import json
 import os
 import sqlite3
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -270,13 +270,19 @@ class PendingVerdicts:
         self._queue.append(stamped)
         return stamped
 
-    def flush(self, log: ReviewLog) -> list[ReviewRecord]:
+    def flush(
+        self, log: ReviewLog, on_written: Callable[[ReviewRecord], None] | None = None
+    ) -> list[ReviewRecord]:
         """Write what is queued; returns the records written. Raises :class:`ReviewBusyError`
-        (after writing what it could) while the lock is held, :class:`ReviewError` otherwise."""
+        (after writing what it could) while the lock is held, :class:`ReviewError` otherwise.
+        ``on_written`` is called with each record as soon as it is written (also when a later one
+        raises)."""
         written: list[ReviewRecord] = []
         while self._queue:
             written.append(log.record(self._queue[0]))
             self._queue.popleft()
+            if on_written is not None:
+                on_written(written[-1])
         return written
 
 

@@ -62,11 +62,12 @@ def show_batch_dialog(
 
 
 def confirm_losing_edits(parent: QWidget) -> bool:
-    """Closing with edits that could not be saved: True when the operator accepts losing them."""
+    """Closing with edits that could not be saved (or verdicts a locked review log still holds
+    back): True when the operator accepts losing them."""
     answer = QMessageBox.question(
         parent,
-        "Unsaved annotations",
-        "Some annotations could not be saved (see the message above the image). Quit anyway "
-        "and lose those edits?",
+        "Unsaved work",
+        "Some annotations could not be saved, or some verdicts are not in the review log yet (see "
+        "the message above the image). Quit anyway and lose them?",
     )
     return answer == QMessageBox.StandardButton.Yes

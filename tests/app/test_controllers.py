@@ -169,15 +169,18 @@ def test_review_records_verdicts_with_the_prediction(qtbot, navigation, folder, 
     assert changed.args == [True, None]
     rev.set_prediction("rgb4-a", {"red": 375})
     rev.set_total(3)
-    with qtbot.waitSignals([rev.record_added, rev.verdict_recorded], timeout=WAIT_MS):
+    with qtbot.waitSignals([rev.record_added, rev.verdict_recorded, rev.verdict_written], timeout=WAIT_MS):
         record = rev.record("NG", category="scratch", comment="long")
     assert record is not None and rev.record_of("img_0.png") == record
     assert rev.summary().ng == 1
-    rows = sqlite3.connect(folder / ".inspector" / "review.sqlite").execute(
-        "SELECT image, verdict, category, model_id, class_areas FROM reviews"
-    ).fetchall()
+    rows = (
+        sqlite3.connect(folder / ".inspector" / "review.sqlite")
+        .execute("SELECT image, verdict, category, model_id, class_areas FROM reviews")
+        .fetchall()
+    )
     assert rows[0][:4] == ("img_0.png", "NG", "scratch", "rgb4-a") and '"red": 375' in rows[0][4]
     assert rev.export_csv(tmp_path / "out.csv") == 1
+    rev.shutdown()
 
 
 # --- batch -----------------------------------------------------------------------------------------

@@ -142,6 +142,8 @@ def test_verdict_keys_write_sqlite_and_reopen_restores(qtbot, win: MainWindow, f
     assert rec.args == ["img_1.png", "NG"]
     assert win.review_mode.verdict_bar.comment.text() == ""  # inputs cleared after recording
 
+    # Written by the review writer thread, in order.
+    qtbot.waitUntil(lambda: win.station.review.waiting() == 0, timeout=WAIT_MS)
     db = folder / ".inspector" / "review.sqlite"
     rows = (
         sqlite3.connect(db)
@@ -225,7 +227,10 @@ def test_accept_prediction_and_save_with_ctrl_s(qtbot, win: MainWindow, folder: 
     assert win.station.accept_prediction(None) == 2  # one red region, one green region
     assert win.station.annotation.session.is_dirty
     assert win.station.navigation.files.entry(0).dirty and win.isWindowModified()
-    qtbot.keyClick(win.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    # The save is written by the writer thread: "saving…" at once, "saved" when it is booked.
+    with qtbot.waitSignal(win.station.annotation.saved, timeout=WAIT_MS):
+        qtbot.keyClick(win.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        assert win.status.save_label.text() == "saving…"
     assert (folder / "img_0.json").is_file()
     assert not win.station.annotation.session.is_dirty and not win.station.navigation.files.entry(0).dirty
     assert win.station.navigation.files.entry(0).shape_counts == {"red": 1, "green": 1}
@@ -248,7 +253,8 @@ def test_polygon_drawn_with_mouse_is_autosaved_on_switch(qtbot, win: MainWindow,
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
     assert [s.label for s in win.station.annotation.session.state.shapes] == ["blue"]
     assert win.station.navigation.files.entry(0).dirty
-    _key(qtbot, win, Qt.Key.Key_D, "img_1.png")
+    with qtbot.waitSignal(win.station.annotation.saved, timeout=WAIT_MS):
+        _key(qtbot, win, Qt.Key.Key_D, "img_1.png")
     assert (folder / "img_0.json").is_file()  # saved when leaving the image
     assert not win.station.navigation.files.entry(0).dirty
 
@@ -258,12 +264,15 @@ def test_save_failure_is_shown_and_edits_kept(qtbot, win: MainWindow, folder: Pa
     blocker = folder / "img_0.json"
     blocker.mkdir()  # something that is not a LabelMe file sits where the JSON goes
     (blocker / "x").write_text("x")
-    assert not win.station.annotation.save_current()
+    with qtbot.waitSignal(win.station.annotation.save_failed, timeout=WAIT_MS):
+        assert win.station.annotation.save_current()  # started; the writer thread fails
+    assert win.status.save_label.text() == "save failed"
     assert win.notice.level == "error" and "img_0.json" in win.notice.label.text()
     assert win.station.annotation.session.is_dirty and win.station.navigation.files.entry(0).dirty
     (blocker / "x").unlink()
     blocker.rmdir()
-    assert win.station.annotation.save_current()
+    with qtbot.waitSignal(win.station.annotation.saved, timeout=WAIT_MS):
+        assert win.station.annotation.save_current()
     assert blocker.is_file()
 
 
@@ -311,8 +320,8 @@ def test_autosave_timer_saves_edits(qtbot, win: MainWindow, folder: Path) -> Non
     win.station.annotation.restart_autosave()
     win.station.accept_prediction(None)
     assert win.station.annotation.session.is_dirty
-    qtbot.waitUntil(lambda: (folder / "img_0.json").is_file(), timeout=WAIT_MS)
-    assert not win.station.annotation.session.is_dirty
+    qtbot.waitUntil(lambda: not win.station.annotation.session.is_dirty, timeout=WAIT_MS)
+    assert (folder / "img_0.json").is_file()
     assert win.status.save_label.text().startswith("saved")
 
 
@@ -331,7 +340,7 @@ def test_save_while_unreadable_image_shown_marks_edited_one(qtbot, win: MainWind
         and win.station.annotation.session.state.shapes == ()
     )
     assert win.station.navigation.files.entry(0).dirty
-    assert win.station.annotation.save_current()
+    assert win.station.annotation.save_current()  # no image held: saves all and waits
     assert (folder / "img_0.json").is_file()
     assert not win.station.navigation.files.entry(0).dirty
     assert win.station.navigation.files.entry(0).shape_counts == {"red": 1, "green": 1}
