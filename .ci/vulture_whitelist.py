@@ -49,30 +49,42 @@ SHAPE_TYPES
 make_mask_shape
 _.from_documents
 
-# --- PENDING: GUI modules rewritten by the station-controllers work (issue 7, section 1) ---------
-# These are unused or test-only members of inspector_app/{station,main_window,canvas,editing,
-# filelist,jobs,widgets,services} files that another branch owns at the time of writing. Delete
-# each line when that branch has removed (or started using) the member; `vulture` then keeps the
-# rest honest.
+# --- read by tests and docs/screenshots/make_training_screenshot.py (outside vulture's paths) ----
+_.has_images
+
+# --- public read-outs and setters that tests and benchmarks use (outside vulture's paths) -------
+# They expose what a view shows or a worker did, so tests assert through public API instead of
+# private attributes (issue: no test reads a private attribute).
 _.set_current_label
 _.tool
-_.confirm_shapes
-_.clipboard
-_.set_hidden
-_.set_locked
+_.context_menu
+_.tiny_count
+_.row_texts
+_.label_texts
 _.stale_dropped
 _.worker_thread
 _.worker_ident
-_.last_switch_ms
-_.toolbar
-last_switch_ms
-toolbar
-iter_rows
 _.defect_count
 _.unreviewed
-_.show_model_card
 _.set_class_visible
-_.row_texts
+_.client_count
+EventTail  # services.training: tails a run's events.jsonl (docs/training-jobs.md); tests use it
 
-# --- read by tests and docs/screenshots/make_training_screenshot.py (outside vulture's paths) ----
-_.has_images
+# --- fields of frozen report/status dataclasses: read through dataclasses.asdict (JSON reports,
+# line outputs, the Live tiles) or by callers of the Qt-free services ------------------------
+_.shape_index
+_.since_frame_s
+_.rate_limited
+_.over_quota
+_.bytes_used
+_.recorded
+_.output_fps
+_.rss_mb_start
+_.rss_mb_end
+_.total_bytes
+_.cpu_threads
+_.warmup_device
+_.promoted
+MODEL_FILES
+_.properties  # FrameSource protocol: what the backend reports of a source (live settings panel)
+_._arrival

@@ -11,7 +11,7 @@ Shapes are addressed by **shape id** (``int``), stable across edits and undo, pa
 API (``session = AnnotationSession(class_table=None, parent=None)``)::
 
     open(image_path, json_path, image_shape)      save(*, overwrite_changed=False)
-    save_image(image_path)  dirty_images()         is_dirty  unreadable  document  state  shape_ids
+    dirty_images()                  is_dirty  unreadable  document  state  shape_ids
     class_table  set_class_table(t)  ensure_label(label) -> index       undo_stack  undo_group
     selection  set_selection(ids)  set_hidden(ids, b)  set_locked(ids, b)  is_hidden(id)  is_locked(id)
     add_shape(s) -> id  add_shapes(ss) -> ids  remove_shapes(ids)

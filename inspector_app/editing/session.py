@@ -163,11 +163,6 @@ class AnnotationSession(QObject, ShapeEdits):
         """The shape with this id (KeyError if absent)."""
         return self.state.shape(shape_id)
 
-    def shapes_of(self, image_path: str | os.PathLike[str]) -> tuple[Shape, ...]:
-        """Current shapes of a visited image (open or not); () for one never opened."""
-        im = self._images.get(Path(image_path))
-        return im.state.shapes if im else ()
-
     def dirty_images(self) -> list[Path]:
         """Image paths (visited in this session) with unsaved edits."""
         return [im.image_path for im in self._images.values() if not im.stack.isClean()]
@@ -237,7 +232,7 @@ class AnnotationSession(QObject, ShapeEdits):
         """Show no image: nothing left on the canvas to edit or to save by mistake.
 
         The images visited keep their documents and undo stacks (and unsaved edits, which
-        :meth:`dirty_images` / :meth:`save_image` still reach); :meth:`open` brings one back.
+        :meth:`dirty_images` still reaches); :meth:`open` brings one back.
         """
         if self._cur is None:
             return
@@ -285,15 +280,6 @@ class AnnotationSession(QObject, ShapeEdits):
         im = self._cur
         if im is None:
             raise SaveError(None, "no image is open")
-        return self._save(im, overwrite_changed)
-
-    def save_image(
-        self, image_path: str | os.PathLike[str], *, overwrite_changed: bool = False
-    ) -> tuple[str, ...]:
-        """Save a visited image's edits (e.g. the ones listed by :meth:`dirty_images`)."""
-        im = self._images.get(Path(image_path))
-        if im is None:
-            raise SaveError(None, f"{image_path} was not opened in this session")
         return self._save(im, overwrite_changed)
 
     def begin_save(

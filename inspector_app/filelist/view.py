@@ -270,11 +270,6 @@ class FileListPanel(QWidget):
     def _on_filter_combo_changed(self, _index: int) -> None:
         self._on_filter_changed(follow=not self._no_follow)
 
-    def current_is_visible(self) -> bool:
-        """True when the image on screen is in the filtered list (or none is on screen)."""
-        row = self._last_source_row
-        return row is None or self.proxy.proxy_row(row) >= 0
-
     def first_match(self) -> int | None:
         """Source row of the image on screen when the filter lets it through, else of the first
         image it lets through; None when nothing matches."""
