@@ -6,6 +6,8 @@ GUI thread only records that folder; a worker thread lists it (``os.scandir``, o
 the whole tree) and compares it with the names it knew. A new file is reported once it is
 complete: its size and mtime have not changed for ``settle_s`` and it decodes (a camera or a copy
 still writing it fails one or the other); until then the worker re-checks it every ``settle_s``.
+A file that is stable but still does not decode after ``give_up_s`` is listed anyway: the list
+shows it as unreadable, with the reason, like the scanner does for a broken file.
 """
 
 from __future__ import annotations
@@ -14,20 +16,27 @@ import os
 import queue
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal, Slot
 
 from inspector_app.core.images import IMAGE_SUFFIXES, ImageReadError, read_image
-from inspector_app.services.file_entries import ScanResult, iter_listing, json_name_for, scan_file
+from inspector_app.services.file_entries import ScanResult, json_name_for, scan_file
 
+#: Folders the scanner does not list either (see ``iter_listing``).
+_SKIP_DIRS = frozenset({"__pycache__", "node_modules"})
 #: Folder-change bursts (a copy of 500 files) are gathered this long before the worker lists.
 _DEBOUNCE_MS = 150
 
 
-def _list_folder(folder: Path, prefix: str) -> tuple[dict[str, tuple[int, int]], list[str]] | None:
-    """(relative image name -> (size, mtime_ns), subfolder names) of one folder; None if unreadable."""
-    images: dict[str, tuple[int, int]] = {}
+def _list_folder(folder: Path, prefix: str) -> tuple[set[str], list[str]] | None:
+    """(relative image names, subfolder names) of one folder; None if it cannot be listed.
+
+    No ``stat`` per file (the directory entry's type is enough): relisting a 10,000-image folder
+    after one change stays one ``scandir``; only new names are stat'ed, by the caller.
+    """
+    images: set[str] = set()
     subdirs: list[str] = []
     try:
         with os.scandir(folder) as entries:
@@ -36,10 +45,10 @@ def _list_folder(folder: Path, prefix: str) -> tuple[dict[str, tuple[int, int]],
                     continue
                 try:
                     if item.is_dir():
-                        subdirs.append(item.name)
+                        if item.name not in _SKIP_DIRS:
+                            subdirs.append(item.name)
                     elif os.path.splitext(item.name)[1].lower() in IMAGE_SUFFIXES:
-                        st = item.stat()
-                        images[prefix + item.name] = (st.st_size, st.st_mtime_ns)
+                        images.add(prefix + item.name)
                 except OSError:
                     continue  # vanished while listed: the next change lists it again
     except OSError:
@@ -50,41 +59,36 @@ def _list_folder(folder: Path, prefix: str) -> tuple[dict[str, tuple[int, int]],
 class _Worker(threading.Thread):
     """Lists changed folders and settles new files; reports through its owner's signals."""
 
-    def __init__(self, owner: FolderWatch, root: Path, max_depth: int, settle_s: float) -> None:
+    def __init__(
+        self, owner: FolderWatch, root: Path, max_depth: int, settle_s: float, give_up_s: float
+    ) -> None:
         super().__init__(name="folder-watch", daemon=True)
-        self.owner = owner
+        # Weak: the watch (with its Qt timer and notifier) must never be destroyed on this thread.
+        self._owner = weakref.ref(owner)
         self.root = root
         self.max_depth = max_depth
         self.settle_s = settle_s
+        self.give_up_s = give_up_s
         self.stopped = threading.Event()
         self.folders: queue.Queue[str] = queue.Queue()
         self._known: dict[str, set[str]] = {}  # relative folder prefix -> image names in it
-        # relative name -> (size, mtime_ns, monotonic time of the last change)
-        self._pending: dict[str, tuple[int, int, float]] = {}
+        # relative name -> (size, mtime_ns, monotonic time of the last change, first seen)
+        self._pending: dict[str, tuple[int, int, float, float]] = {}
 
     def run(self) -> None:
         """Baseline listing first (what the scanner lists is not news), then wait for folders."""
-        try:
-            for chunk, _jsons in iter_listing(self.root, max_depth=self.max_depth):
-                for name in chunk:
-                    self._known.setdefault(_prefix_of(name), set()).add(name)
-        except OSError:
+        if _list_folder(self.root, "") is None:
             return  # the scanner reports an unreadable root
-        folders = {""}
         stack = [(self.root, "", 0)]
-        while stack:  # every folder within depth, also those without images yet
+        while stack and not self.stopped.is_set():
             folder, prefix, depth = stack.pop()
-            if depth >= self.max_depth:
-                continue
             listed = _list_folder(folder, prefix)
-            for sub in listed[1] if listed else []:
-                folders.add(f"{prefix}{sub}/")
-                stack.append((folder / sub, f"{prefix}{sub}/", depth + 1))
-        for prefix in folders:
-            self._known.setdefault(prefix, set())
-        if not self.stopped.is_set():
-            self.owner.found.emit(self, sorted(str(self.root / p) for p in folders))
-        while not self.stopped.is_set():
+            images, subdirs = listed if listed is not None else (set(), [])
+            self._known[prefix] = images
+            if depth < self.max_depth:
+                stack.extend((folder / sub, f"{prefix}{sub}/", depth + 1) for sub in subdirs)
+        self._emit("found", sorted(str(self.root / p) for p in self._known))
+        while not self.stopped.is_set() and self._owner() is not None:
             try:
                 changed = {self.folders.get(timeout=self.settle_s)}
             except queue.Empty:
@@ -103,20 +107,17 @@ class _Worker(threading.Thread):
             return
         prefix = "" if rel in ("", ".") else rel + "/"
         listed = _list_folder(Path(path), prefix)
-        now = time.monotonic()
-        images, subdirs = listed if listed is not None else ({}, [])
+        images, subdirs = listed if listed is not None else (set(), [])
         known = self._known.setdefault(prefix, set())
-        removed = sorted(known - set(images))
+        removed = sorted(known - images)
         known -= set(removed)
         for name in list(self._pending):
             if _prefix_of(name) == prefix and name not in images:
                 del self._pending[name]  # removed before it was complete
-        for name, (size, mtime) in images.items():
-            if name in known:
-                continue
-            seen = self._pending.get(name)
-            if seen is None or seen[:2] != (size, mtime):
-                self._pending[name] = (size, mtime, now)
+        now = time.monotonic()
+        for name in images - known:
+            if name not in self._pending:
+                self._pending[name] = (-1, -1, now, now)  # stat'ed by _settle
         depth = prefix.count("/")
         new_folders: list[str] = []
         for sub in subdirs:
@@ -124,15 +125,15 @@ class _Worker(threading.Thread):
                 self._known[f"{prefix}{sub}/"] = set()
                 new_folders.append(str(Path(path) / sub))
                 self._relist(str(Path(path) / sub))  # files copied along with the folder
-        if new_folders and not self.stopped.is_set():
-            self.owner.found.emit(self, new_folders)
-        if removed and not self.stopped.is_set():
-            self.owner.removed.emit(self, removed)
+        if new_folders:
+            self._emit("found", new_folders)
+        if removed:
+            self._emit("removed", removed)
 
     def _settle(self) -> None:
         now = time.monotonic()
         ready: list[ScanResult] = []
-        for name, (size, mtime, changed) in sorted(self._pending.items()):
+        for name, (size, mtime, changed, first) in sorted(self._pending.items()):
             path = self.root / name
             try:
                 st = path.stat()
@@ -140,20 +141,30 @@ class _Worker(threading.Thread):
                 del self._pending[name]
                 continue
             if (st.st_size, st.st_mtime_ns) != (size, mtime):
-                self._pending[name] = (st.st_size, st.st_mtime_ns, now)  # still growing
+                self._pending[name] = (st.st_size, st.st_mtime_ns, now, first)  # still growing
                 continue
             if size == 0 or now - changed < self.settle_s:
                 continue
             try:
                 read_image(path)  # complete only once it decodes
             except (ImageReadError, OSError, ValueError):
-                self._pending[name] = (size, mtime, now)  # retried after another settle_s
-                continue
+                if now - first < self.give_up_s:
+                    self._pending[name] = (size, mtime, now, first)  # retried after another settle_s
+                    continue
+                # Stable and still not decodable: listed anyway, shown as unreadable with the reason.
             del self._pending[name]
             self._known.setdefault(_prefix_of(name), set()).add(name)
             ready.append(scan_file(self.root, name, (self.root / json_name_for(name)).is_file()))
-        if ready and not self.stopped.is_set():
-            self.owner.added.emit(self, ready)
+        if ready:
+            self._emit("added", ready)
+
+    def _emit(self, signal: str, items: list[str] | list[ScanResult]) -> None:
+        owner = self._owner()
+        if owner is None or self.stopped.is_set():
+            self.stopped.set()  # the watch is gone: end the thread
+            return
+        getattr(owner, signal).emit(self, items)
+        del owner
 
 
 def _prefix_of(name: str) -> str:
@@ -173,9 +184,13 @@ class FolderWatch(QObject):
     removed = Signal(object, list)
     found = Signal(object, list)
 
-    def __init__(self, parent: QObject | None = None, *, settle_s: float = 0.3) -> None:
+    def __init__(
+        self, parent: QObject | None = None, *, settle_s: float = 0.3, give_up_s: float = 10.0
+    ) -> None:
         super().__init__(parent)
         self.settle_s = settle_s
+        #: A new file that is stable but never decodes is listed (as unreadable) after this long.
+        self.give_up_s = give_up_s
         self._fs: QFileSystemWatcher | None = None
         self._worker: _Worker | None = None
         self._dirty: set[str] = set()
@@ -192,7 +207,7 @@ class FolderWatch(QObject):
         self.stop()
         self._fs = QFileSystemWatcher(self)
         self._fs.directoryChanged.connect(self._on_fs_directory_changed)
-        self._worker = _Worker(self, root, max_depth, self.settle_s)
+        self._worker = _Worker(self, root, max_depth, self.settle_s, self.give_up_s)
         self._worker.start()
 
     def watched_folders(self) -> list[str]:

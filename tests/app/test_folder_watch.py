@@ -9,7 +9,9 @@ from pathlib import Path
 import cv2
 import pytest
 
+from inspector_app.filelist.watch import FolderWatch
 from inspector_app.main_window import MainWindow
+from inspector_app.services.file_entries import ScanResult
 from tests.app.test_station_support import make_folder, make_image, make_model
 
 pytestmark = pytest.mark.gui
@@ -89,3 +91,24 @@ def test_new_image_appears_once_complete_and_removed_ones_go(qtbot, tmp_path: Pa
         assert (root / current).with_suffix(".json").is_file()
     finally:
         window.shutdown()
+
+
+def test_a_file_that_never_decodes_is_listed_as_unreadable(qtbot, tmp_path: Path) -> None:
+    make_folder(tmp_path, 1)
+    watch = FolderWatch(settle_s=0.1, give_up_s=0.6)
+    added: list[ScanResult] = []
+    watch.files_added.connect(added.extend)
+    watch.start(tmp_path)
+    try:
+        qtbot.waitUntil(lambda: len(watch.watched_folders()) == 1, timeout=WAIT_MS)
+        (tmp_path / "broken.png").write_bytes(b"not a png at all")
+        qtbot.wait(300)
+        assert added == []  # not yet: it may still be being written
+        qtbot.waitUntil(lambda: len(added) == 1, timeout=WAIT_MS)
+        assert added[0].name == "broken.png" and added[0].image_error
+        removed: list[str] = []
+        watch.files_removed.connect(removed.extend)
+        (tmp_path / "broken.png").unlink()
+        qtbot.waitUntil(lambda: removed == ["broken.png"], timeout=WAIT_MS)
+    finally:
+        watch.stop()
