@@ -73,3 +73,4 @@ _.unreviewed
 _.show_model_card
 _.set_class_visible
 _.row_texts
+_.watched_folders  # FolderWatch: the folders under watch (tests wait for the watch to be set up)
