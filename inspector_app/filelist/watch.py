@@ -227,11 +227,15 @@ class FolderWatch(QObject):
             self._fs = None
 
     @Slot(object, list)
-    def _on_worker_folders_found(self, worker: object, folders: list[str]) -> None:
+    def _on_worker_folders_found(self, worker: _Worker, folders: list[str]) -> None:
         if self._fs is not None and worker is self._worker:
             fresh = [f for f in folders if f not in self._fs.directories()]
             if fresh:
                 self._fs.addPaths(fresh)
+                # What changed between the worker's listing and the watch being set is not
+                # notified: list these folders once more now that they are watched.
+                for folder in fresh:
+                    worker.folders.put(folder)
 
     @Slot(object, list)
     def _on_worker_files_added(self, worker: object, results: list[ScanResult]) -> None:

@@ -106,6 +106,10 @@ def test_a_file_that_never_decodes_is_listed_as_unreadable(qtbot, tmp_path: Path
         assert added == []  # not yet: it may still be being written
         qtbot.waitUntil(lambda: len(added) == 1, timeout=WAIT_MS)
         assert added[0].name == "broken.png" and added[0].image_error
+        # A new subfolder (like Live mode's live_snapshots/) is watched, with the image in it.
+        make_image(tmp_path / "snaps" / "snap_1.png")
+        qtbot.waitUntil(lambda: [r.name for r in added][1:] == ["snaps/snap_1.png"], timeout=WAIT_MS)
+        assert added[1].image_error is None
         removed: list[str] = []
         watch.files_removed.connect(removed.extend)
         (tmp_path / "broken.png").unlink()
