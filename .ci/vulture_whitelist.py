@@ -88,3 +88,5 @@ _.promoted
 MODEL_FILES
 _.properties  # FrameSource protocol: what the backend reports of a source (live settings panel)
 _._arrival
+_.row_texts
+_.watched_folders  # FolderWatch: the folders under watch (tests wait for the watch to be set up)

@@ -10,7 +10,11 @@ dropped. The GUI thread only sets an image.
 Signals (GUI thread): ``result_arrived(source_id)`` (take it with :meth:`take`),
 ``stats_changed(list[TileStats])`` twice a second, ``state_changed(state)`` (stopped / starting / running /
 paused), ``sources_changed(list[str])``, ``model_switched(model_id)``, ``settings_changed()``,
-``rules_changed(VerdictRules)``, ``notice_posted(text, level)``.
+``rules_changed(VerdictRules)``, ``source_settings_changed(spec)``, ``notice_posted(text, level)``.
+
+Capture settings (resolution, frame rate, exposure, time-outs) are kept per source spec in the
+project's ``.inspector/live_sources.json``; changing one restarts a running pipeline so that the
+source reopens with them (sources are fixed per pipeline).
 """
 
 from __future__ import annotations
@@ -37,7 +41,12 @@ from inspector_app.services.live.pipeline import MAX_SOURCES, LivePipeline, Pipe
 from inspector_app.services.live.result import LiveResult
 from inspector_app.services.live.rules import RulesError, VerdictRules, load_rules, rules_path, save_rules
 from inspector_app.services.live.sizing import SizePolicy
-from inspector_app.services.live.sources import open_source
+from inspector_app.services.live.source_store import (
+    SourceStoreError,
+    load_source_settings,
+    save_source_settings,
+)
+from inspector_app.services.live.sources import SourceSettings, open_source
 from inspector_app.services.live.spec import SourceSpec, SourceSpecError, parse_source
 from inspector_app.services.live.station_settings import (
     LiveSettings,
@@ -117,6 +126,7 @@ class LiveController(QObject):
     model_switched = Signal(str)
     settings_changed = Signal()
     rules_changed = Signal(object)
+    source_settings_changed = Signal(str)
     notice_posted = Signal(str, str)
     _start_loaded = Signal(object, str)  # (Predictor | None, error), from the loading thread
 
@@ -129,6 +139,9 @@ class LiveController(QObject):
         self._palette = np.zeros((1, 3), np.uint8)
         self.rules = VerdictRules()
         self.settings = LiveSettings()
+        self._source_settings: dict[str, SourceSettings] = {}
+        #: The project's live_sources.json did not parse: it is never overwritten.
+        self._source_store_broken = False
         self.opacity = 0.5
         #: onnxruntime threads of the live session (None: its default, every core).
         self.threads: int | None = None
@@ -190,6 +203,12 @@ class LiveController(QObject):
         except LiveSettingsError as exc:
             self.notice_posted.emit(f"{exc}; using defaults (file left untouched)", "warning")
             self.settings = LiveSettings()
+        try:
+            self._source_settings = load_source_settings(project.meta_dir)
+            self._source_store_broken = False
+        except SourceStoreError as exc:
+            self.notice_posted.emit(f"{exc}; using defaults (file left untouched)", "warning")
+            self._source_settings, self._source_store_broken = {}, True
         if self.pipeline is None and self.settings.sources and not self._specs:
             for text in self.settings.sources:
                 self.add_source(text, remember=False)
@@ -269,6 +288,44 @@ class LiveController(QObject):
         self.settings_changed.emit()
         return True
 
+    def source_settings(self, spec: str) -> SourceSettings:
+        """The capture settings of source ``spec`` (defaults when none were saved)."""
+        return self._source_settings.get(spec.strip(), SourceSettings())
+
+    def set_source_settings(self, spec: str, settings: SourceSettings) -> bool:
+        """Use ``settings`` for source ``spec`` and save them in the project; a running pipeline
+        restarts so that the source reopens with them. False (and a message) when not saved."""
+        spec = spec.strip()
+        if self._source_store_broken:
+            self.notice_posted.emit(
+                "Live: source settings not saved: the project's live_sources.json is unreadable "
+                "(fix or delete it)",
+                "error",
+            )
+            return False
+        self._source_settings[spec] = settings
+        stored = dict(self._source_settings)
+        self._save(lambda meta: save_source_settings(meta, stored))
+        self.source_settings_changed.emit(spec)
+        if self.pipeline is not None and spec in self.sources:
+            self.stop()
+            self.start()
+        return True
+
+    def kind_of(self, source_id: int) -> str:
+        """camera, file, stream, folder or genicam."""
+        return self._specs[source_id].kind
+
+    def actual_properties(self, source_id: int) -> dict[str, float]:
+        """What the backend reports for a running source (width, height, fps, ...); {} when stopped."""
+        pipeline = self.pipeline
+        if pipeline is None or not 0 <= source_id < len(pipeline.workers):
+            return {}
+        try:
+            return pipeline.workers[source_id].source.properties()
+        except Exception:  # a backend that fails to report must not break the dialog
+            return {}
+
     def set_rules(self, rules: VerdictRules) -> None:
         """Judge with ``rules`` from the next frame on and save them in the project."""
         self.rules = rules
@@ -333,7 +390,9 @@ class LiveController(QObject):
         self.rules_changed.emit(self.rules)
         size = SizePolicy(self.settings.size_mode)
         options = PipelineOptions(size=size, rules=self.rules, threads=self.threads)
-        self.pipeline = LivePipeline([open_source(s) for s in self._specs], model, options, outputs)
+        self.pipeline = LivePipeline(
+            [open_source(s, self.source_settings(s.text)) for s in self._specs], model, options, outputs
+        )
         self.pipeline.subscribe(self._on_pipeline_result)
         with self._lock:
             self._mailbox.clear()

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from inspector_app.filelist.model import FileFilterProxy, FileListModel
 from inspector_app.filelist.scanner import FolderScanner
+from inspector_app.filelist.watch import FolderWatch
 from inspector_app.jobs.loader import ImageLoader, LoadedImage
 from inspector_app.services.file_entries import FileEntry, ScanResult
 from inspector_app.services.project import Project, ProjectError
@@ -38,7 +39,9 @@ class NavigationController(QObject):
     ``row_proposed(row)`` the row to select when the first names arrive; ``scanned()`` after a
     chunk of statuses; ``image_selected(name)`` before the newly selected image loads (the one left
     is still in the annotation session); ``image_shown(LoadedImage)``; ``image_failed(name,
-    error)``; ``notice_posted(text, level)``.
+    error)``; ``notice_posted(text, level)``; ``listing_changed(total)`` when the folder watch
+    added or removed images after the listing; ``current_removed(name)`` when the image on screen
+    was deleted from the folder (its row is gone; the session keeps its edits).
     """
 
     project_opened = Signal(object)
@@ -51,12 +54,16 @@ class NavigationController(QObject):
     image_shown = Signal(object)
     image_failed = Signal(str, str)
     notice_posted = Signal(str, str)
+    listing_changed = Signal(int)
+    current_removed = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.files = FileListModel(parent=self)
         self.scanner = FolderScanner(self)
         self.loader = ImageLoader(self)
+        #: New and removed files of the open folder reach the list through this watch.
+        self.watch = FolderWatch(self)
         self._project: Project | None = None
         self._order: FileFilterProxy | None = None
         self._row: int | None = None
@@ -69,6 +76,8 @@ class NavigationController(QObject):
         self.scanner.progress.connect(self.listing_progressed)
         self.scanner.failed.connect(lambda msg: self.notice_posted.emit(msg, "error"))
         self.loader.loaded.connect(self._on_loader_loaded)
+        self.watch.files_added.connect(self._on_watch_files_added)
+        self.watch.files_removed.connect(self._on_watch_files_removed)
 
     # --- state -------------------------------------------------------------------------------
     @property
@@ -126,6 +135,7 @@ class NavigationController(QObject):
         self.files.reset(project.root)
         self.project_opened.emit(project)
         self.listing_started.emit()
+        self.watch.start(project.root)  # its baseline is taken before the scanner lists
         self.scanner.start(project.root)
         return project
 
@@ -134,6 +144,7 @@ class NavigationController(QObject):
         project = self._project
         if project is None:
             return
+        self.watch.stop()
         self.scanner.cancel()
         self.loader.cancel()
         self.save_view_settings()
@@ -185,6 +196,7 @@ class NavigationController(QObject):
 
     def shutdown(self) -> None:
         """Stop the scanner and loader threads and close the project."""
+        self.watch.stop()
         self.scanner.shutdown()
         self.loader.shutdown()
         if self._project is not None:
@@ -250,6 +262,33 @@ class NavigationController(QObject):
     def _on_scanner_scanned(self, results: list[ScanResult]) -> None:
         self.files.apply_scans(results)
         self.scanned.emit()
+
+    def _on_watch_files_added(self, results: list[ScanResult]) -> None:
+        if self._project is None:
+            return
+        before = self.files.rowCount()
+        self.files.append_names(r.name for r in results)  # names the scanner listed are kept once
+        self.files.apply_scans(results)
+        if self.files.rowCount() != before:
+            self.scanned.emit()
+            self.listing_changed.emit(self.files.rowCount())
+
+    def _on_watch_files_removed(self, names: list[str]) -> None:
+        if self._project is None:
+            return
+        gone = self.files.remove_names(names)
+        if not gone:
+            return
+        current = self._current_name
+        self._row = self.files.row_of(current) if current is not None else None
+        if current is not None and current in gone:
+            self.notice_posted.emit(
+                f"{current} was removed from the folder; it stays on screen and its edits are kept "
+                "(they are saved beside where it was when you move on)",
+                "warning",
+            )
+            self.current_removed.emit(current)
+        self.listing_changed.emit(self.files.rowCount())
 
     def _on_loader_loaded(self, loaded: LoadedImage) -> None:
         if loaded.name != self._current_name or self._project is None:

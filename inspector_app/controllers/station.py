@@ -74,6 +74,7 @@ class Station(QObject):
         # The background pass starts once the first prediction is on screen (it never runs before
         # the image the operator waits for), and again when a listing ends after that.
         nav.listing_finished.connect(lambda _total: self._start_background_pass())
+        nav.listing_changed.connect(rev.set_total)
         nav.scanned.connect(ann.refresh_dirty_marker)
         nav.image_selected.connect(self._on_navigation_image_selected)
         nav.image_shown.connect(self._on_navigation_image_shown)

@@ -94,6 +94,19 @@ class FileListModel(QAbstractListModel):
             self._rows[name] = first + offset
         self.endInsertRows()
 
+    def remove_names(self, names: Iterable[str]) -> list[str]:
+        """Drop images deleted from the folder (one ``rowsRemoved`` per row); the names removed."""
+        rows = sorted((r for r in (self._rows.get(n) for n in names) if r is not None), reverse=True)
+        if not rows:
+            return []
+        gone = []
+        for row in rows:  # bottom up: the rows above keep their numbers
+            self.beginRemoveRows(QModelIndex(), row, row)
+            gone.append(self._entries.pop(row).name)
+            self.endRemoveRows()
+        self._rows = {entry.name: row for row, entry in enumerate(self._entries)}
+        return gone
+
     def apply_scans(self, results: Iterable[ScanResult]) -> None:
         """Fill statuses from the scanner (one ``dataChanged`` over the rows touched)."""
         rows = []

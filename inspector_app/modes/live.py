@@ -34,6 +34,7 @@ from inspector_app.services.live.rules import VerdictRules
 from inspector_app.services.live.sizing import SIZE_MODES
 from inspector_app.widgets.live_tile import LiveTile
 from inspector_app.widgets.rules_editor import RulesEditor
+from inspector_app.widgets.source_settings import SourceSettingsDialog
 
 __all__ = ["LiveMode"]
 
@@ -200,6 +201,24 @@ class LiveMode(StationMode):
         else:
             self._start_pending = True
 
+    def open_source_settings(self, source_id: int) -> SourceSettingsDialog | None:
+        """Open the settings dialog of a source (window-modal; OK applies and saves them)."""
+        sources = self.live.sources
+        if not 0 <= source_id < len(sources):
+            return None
+        spec = sources[source_id]
+        dialog = SourceSettingsDialog(
+            spec,
+            self.live.kind_of(source_id),
+            self.live.source_settings(spec),
+            self.live.actual_properties(source_id),
+            self._page.window(),
+        )
+        dialog.accepted.connect(lambda: self.live.set_source_settings(spec, dialog.settings()))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
     # --- slots ---------------------------------------------------------------------------------
     def _say(self, text: str, level: str = "info") -> None:
         colour = {"error": "#c62828", "warning": "#e65100"}.get(level, "")
@@ -225,6 +244,7 @@ class LiveMode(StationMode):
             tile.title.setToolTip(label)
             tile.snapshot_requested.connect(self.live.snapshot)
             tile.remove_requested.connect(self.live.remove_source)
+            tile.settings_requested.connect(self.open_source_settings)
             self._grid.addWidget(tile, i // columns, i % columns)
             self.tiles.append(tile)
 

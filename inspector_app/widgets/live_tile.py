@@ -84,10 +84,12 @@ class TileView(QGraphicsView):
 
 
 class LiveTile(QFrame):
-    """A source's tile. ``snapshot_requested(source_id)``, ``remove_requested(source_id)``."""
+    """A source's tile. ``snapshot_requested(source_id)``, ``remove_requested(source_id)``,
+    ``settings_requested(source_id)``."""
 
     snapshot_requested = Signal(int)
     remove_requested = Signal(int)
+    settings_requested = Signal(int)
 
     def __init__(self, source_id: int, label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +112,9 @@ class LiveTile(QFrame):
         snap.clicked.connect(lambda: self.snapshot_requested.emit(self.source_id))
         fit = QPushButton("Fit")
         fit.clicked.connect(self.view.fit)
+        self.settings_button = QPushButton("Settings…")
+        self.settings_button.setToolTip("Resolution, frame rate, exposure and time-outs of this source")
+        self.settings_button.clicked.connect(lambda: self.settings_requested.emit(self.source_id))
         remove = QPushButton("Remove")
         remove.clicked.connect(lambda: self.remove_requested.emit(self.source_id))
         head = QHBoxLayout()
@@ -117,7 +122,7 @@ class LiveTile(QFrame):
         head.addWidget(self.title, 1)
         head.addWidget(self.state)
         buttons = QHBoxLayout()
-        for button in (snap, fit, remove):
+        for button in (snap, fit, self.settings_button, remove):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
