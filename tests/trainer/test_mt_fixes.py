@@ -112,7 +112,7 @@ def test_negatives_join_training_and_a_share_goes_to_validation(dataset_maker: M
     # count 0 = the whole list; without carving, negatives only join training
     plain = prepare_data(_config(data, negatives="free.txt"))
     assert set(free) <= set(plain.split.train) and not set(free) & set(plain.split.val)
-    with pytest.raises(DataError, match="nothing.txt"):
+    with pytest.raises(DataError, match=r"nothing\.txt"):
         prepare_data(_config(data, negatives="nothing.txt"))
 
 
