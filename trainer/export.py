@@ -45,6 +45,7 @@ from inspector_app.core.fileio import atomic_replace
 from inspector_app.core.modelcard import ModelCard, embed_card, sidecar_path, write_card_sidecar
 from inspector_app.core.protocol import Event, Exported
 from trainer.checkpoint import BEST, LAST, CheckpointError, load_checkpoint
+from trainer.config import PATH_KEYS
 from trainer.models.inference import optimize_for_inference
 
 #: ONNX opset of exported graphs.
@@ -289,9 +290,21 @@ def _binary_table(table: ClassTable) -> ClassTable:
     return ClassTable((table.by_index(0), ClassInfo(1, "defect", "defect", color)))
 
 
+def _folder_name(value: Any) -> Any:
+    """A path as its last component: cards travel to other machines and must hold no local paths."""
+    return Path(str(value)).name if value else value
+
+
 def training_summary(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """The card's ``training`` entry: resolved config, epochs, data sizes where known."""
+    """The card's ``training`` entry: resolved config, epochs, data sizes where known.
+
+    Paths (the data and run folders, class table, mask cache, parent checkpoint) are reduced to
+    their last component: the dataset's name and the run's name, never a machine's path.
+    """
     config = dict(checkpoint.get("config") or {})
+    for key in PATH_KEYS:
+        if key in config:
+            config[key] = _folder_name(config[key])
     summary: dict[str, Any] = {
         "model": checkpoint["model"],
         "model_options": dict(checkpoint.get("model_options") or {}),
@@ -302,6 +315,8 @@ def training_summary(checkpoint: dict[str, Any]) -> dict[str, Any]:
     for key in ("num_train", "num_val", "data", "input_size", "binary", "best_epoch"):
         if key in checkpoint:
             summary[key] = checkpoint[key]
+    if "data" in summary:
+        summary["data"] = _folder_name(summary["data"])
     return summary
 
 

@@ -122,3 +122,20 @@ def test_new_options_are_validated() -> None:
         config = from_mapping(bad, config)
         with pytest.raises(ConfigError, match=next(iter(bad))):
             validate(config)
+
+
+def test_card_training_summary_holds_no_machine_paths(tmp_path: Path) -> None:
+    from trainer.export import training_summary
+
+    data, run = tmp_path / "datasets" / "magnetic_tile", tmp_path / "runs" / "mt_anet"
+    checkpoint = {
+        "model": "anet",
+        "config": {"data": str(data), "run_dir": str(run), "classes": None, "init": str(run / "best.pt")},
+        "data": str(data),
+        "num_train": 3,
+    }
+    summary = training_summary(checkpoint)
+    assert summary["data"] == "magnetic_tile" and summary["config"]["data"] == "magnetic_tile"
+    assert summary["config"]["run_dir"] == "mt_anet" and summary["config"]["init"] == "best.pt"
+    assert summary["config"]["classes"] is None
+    assert str(tmp_path) not in repr(summary)
