@@ -103,9 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         f"false alarms {val_report['false_alarms']}/{val_report['free_images']}"
     )
     print(f"test binary IoU at threshold {rule.threshold}: {100.0 * test_report['binary_iou']:.2f}")
+    ious = ", ".join(f"{t}: {100.0 * v:.2f}" for t, v in test_report["binary_iou_by_threshold"].items())
+    print(f"test binary IoU by threshold: {ious}")
     for label, row in test_report["per_class"].items():
         print(f"  {label:<10} detected {row['detected']}/{row['images']} ({_pct(row['rate'])})")
     print(f"test defective images missed: {test_report['missed']}/{test_report['defective_images']}")
+    print(f"median prediction time per tile (1 thread, shared CPU): {free_report['median_ms']:.1f} ms")
     print(
         f"false alarms, all {free_report['free_images']} free tiles: {free_report['false_alarms']} "
         f"({_pct(free_report['false_alarm_rate'])}); never seen in training or choosing "

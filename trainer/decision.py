@@ -34,7 +34,29 @@ from trainer.evaluate import ground_truth
 #: Probability thresholds tried.
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 #: Minimum region areas tried (pixels at the image's own size): roughly geometric.
-AREAS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
+AREAS: tuple[int, ...] = (
+    1,
+    2,
+    4,
+    8,
+    12,
+    16,
+    24,
+    32,
+    48,
+    64,
+    96,
+    128,
+    192,
+    256,
+    384,
+    512,
+    768,
+    1024,
+    1536,
+    2048,
+)
+AREAS += (3072, 4096, 6144)
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -50,6 +72,8 @@ class ImageScore:
     largest: tuple[int, ...]
     #: per threshold: (true positive, false positive, false negative) defect pixels
     pixels: tuple[tuple[int, int, int], ...]
+    #: milliseconds of the prediction (pre-processing, network, post-processing)
+    elapsed_ms: float = 0.0
 
 
 def defect_probability(model: Any, image: np.ndarray) -> np.ndarray:
@@ -88,14 +112,16 @@ def score_images(
         truth = classes > 0
         counts = np.bincount(classes.ravel(), minlength=table.num_classes)
         dominant = int(np.argmax(counts[1:]) + 1) if counts[1:].sum() else 0
+        begin = time.perf_counter()
         p = defect_probability(model, image)
+        elapsed = (time.perf_counter() - begin) * 1000.0
         pixels = []
         for t in thresholds:
             pred = p > t
             tp = int(np.count_nonzero(pred & truth))
             pixels.append((tp, int(np.count_nonzero(pred)) - tp, int(np.count_nonzero(truth)) - tp))
         largest = tuple(int(v) for v in largest_regions(p, thresholds))
-        out.append(ImageScore(sample.stem, dominant, largest, tuple(pixels)))
+        out.append(ImageScore(sample.stem, dominant, largest, tuple(pixels), elapsed))
         if progress is not None:
             progress(i, len(samples), f"{sample.stem} ({time.perf_counter() - start:.0f} s)")
     return out
@@ -156,9 +182,14 @@ def rule_report(
         found = sum(1 for s in members if s.largest[ti] >= rule.min_area_px)
         per_class[table.labels[c]] = {"images": len(members), "detected": found, "rate": found / len(members)}
     miss, fa, missed, alarms = _rates(scores, ti, rule.min_area_px)
+    by_threshold = {}
+    for i, t in enumerate(thresholds):
+        a, b, c = (sum(s.pixels[i][k] for s in scores) for k in range(3))
+        by_threshold[str(t)] = a / (a + b + c) if a + b + c else float("nan")
     return {
         "rule": rule.to_dict(),
         "binary_iou": tp / (tp + fp + fn) if tp + fp + fn else float("nan"),
+        "binary_iou_by_threshold": by_threshold,
         "defective_images": len(defective),
         "missed": missed,
         "miss_rate": miss,
@@ -167,4 +198,5 @@ def rule_report(
         "false_alarms": alarms,
         "false_alarm_rate": fa,
         "per_class": per_class,
+        "median_ms": float(np.median([s.elapsed_ms for s in scores])) if scores else float("nan"),
     }
