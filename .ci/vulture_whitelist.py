@@ -90,3 +90,10 @@ _.properties  # FrameSource protocol: what the backend reports of a source (live
 _._arrival
 _.row_texts
 _.watched_folders  # FolderWatch: the folders under watch (tests wait for the watch to be set up)
+
+# --- image-level decision rule of a model card (core.decision): chosen and written by
+# benchmarks/decision_rule.py and tested; the station, batch and live verdicts do not apply it yet
+suggest_verdict
+_.decision_rule
+_.largest_region_px
+_.regions_over_min

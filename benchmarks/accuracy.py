@@ -18,7 +18,7 @@ app shows. Several models per set give one column each (e.g. fp32 and int8)::
         --anet runs/mt/model.onnx [--data ../shared/datasets] [--json results.json] [--limit N]
 
 Without ``--zhong``/``--anet`` the bundled ``resources/models/aluminum_zhong.onnx`` and
-``resources/models/mt_anet.onnx`` are used when present.
+``resources/models/magnetic_tile_anet.onnx`` are used when present.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("DEFECT_INSPECTOR_DATASETS", REPO.parent / "shared" / "datasets"))
 DEFAULT_ZHONG = REPO / "resources" / "models" / "aluminum_zhong.onnx"
-DEFAULT_ANET = REPO / "resources" / "models" / "mt_anet.onnx"
+DEFAULT_ANET = REPO / "resources" / "models" / "magnetic_tile_anet.onnx"
 
 #: Zhong et al., full model, 120-image validation split (docs/design.md), in %.
 ZHONG_PAPER_IOU = {

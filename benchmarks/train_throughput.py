@@ -22,6 +22,7 @@ Usage::
     python benchmarks/train_throughput.py                      # zhong 480x640 + anet 512x512
     python benchmarks/train_throughput.py --models zhong --modes fp32,bf16 --rounds 5
     python benchmarks/train_throughput.py --data ../shared/datasets/aluminum --models zhong
+    python benchmarks/train_throughput.py --models anet,zhong,unet --binary --size 224x224 --batch 8
 
 The relative figures measured on the project's 2-core AVX-512 Xeon (avx512_bf16; no AMX visible)
 and the defaults chosen from them are in the docstring of :mod:`trainer.runtime`; rerun to
@@ -153,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--data", type=Path, default=None, help="also time the data pipeline on this dataset")
     parser.add_argument("--size", default=None, help="override the input size, e.g. 256x256")
+    parser.add_argument(
+        "--binary",
+        action="store_true",
+        help="every network with one logit, Dice + 0.5 BCE and AdamW (the magnetic tile recipe)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -170,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.size:
             h, w = (int(v) for v in args.size.lower().split("x"))
             work = dataclasses.replace(work, size=(h, w))
+        if args.binary:
+            work = dataclasses.replace(
+                work, outputs=1, loss="dice_bce", optimizer="adamw", class_weights=None
+            )
         steps = {}
         for mode in modes:
             steps[mode] = make_step(work, mode, args.batch)

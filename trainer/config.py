@@ -170,6 +170,23 @@ class TrainConfig:
     val_fraction: float = field(
         default=0.3, metadata=_meta("validation share of the stratified split (no train.txt/test.txt)")
     )
+    val_from_train: float = field(
+        default=0.0,
+        metadata=_meta(
+            "with train.txt/test.txt: carve this stratified share of train.txt as validation "
+            "(test.txt is never seen, best.pt is not picked on it); 0 = validate on test.txt"
+        ),
+    )
+    negatives: str | None = field(
+        default=None,
+        metadata=_meta(
+            "list file (in the data folder, e.g. free.txt) of defect-free images added to the training split"
+        ),
+    )
+    negatives_count: int = field(
+        default=0,
+        metadata=_meta("how many of the negatives list are used (a seeded hash order; 0 = all)"),
+    )
     max_bad_fraction: float = field(
         default=0.0, metadata=_meta("share of unreadable/inconsistent samples tolerated (skipped)")
     )
@@ -234,6 +251,13 @@ class TrainConfig:
         metadata=_meta("CE/focal class weights: list, 'auto' (median frequency) or none", parse=_weights),
     )
     focal_gamma: float = field(default=2.0, metadata=_meta("focal loss gamma"))
+    dice_per_image: bool = field(
+        default=False,
+        metadata=_meta(
+            "soft Dice per image, averaged over images (default: one Dice over the whole batch, "
+            "which lets the images with the largest defects decide the gradient)"
+        ),
+    )
     bce_weight: float = field(
         default=0.5, metadata=_meta("weight of BCE (or CE) added to Dice in dice_bce / ce_dice")
     )
@@ -497,6 +521,10 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError(f"workers must be >= 0, got {config.workers}")
     if config.lr <= 0:
         raise ConfigError(f"lr must be > 0, got {config.lr}")
+    if not 0.0 <= config.val_from_train < 1.0:
+        raise ConfigError(f"val_from_train must be >= 0 and < 1, got {config.val_from_train}")
+    if config.negatives_count < 0:
+        raise ConfigError(f"negatives_count must be >= 0, got {config.negatives_count}")
     unit = ("val_fraction", "max_bad_fraction", "hflip", "vflip", "rare_crop")
     for key in unit:
         if not 0.0 <= getattr(config, key) <= 1.0:

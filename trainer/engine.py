@@ -297,6 +297,7 @@ class Trainer:
             class_weights=class_weights,
             focal_gamma=config.focal_gamma,
             bce_weight=config.bce_weight,
+            dice_per_image=config.dice_per_image,
         ).to(self.device)
         optimizer = build_optimizer(config, model.parameters())
         if resumed is not None:

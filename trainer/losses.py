@@ -78,7 +78,19 @@ class FocalLoss(nn.Module):
 
 
 class DiceLoss(nn.Module):
-    """Soft Dice over the whole batch, ``1 - mean_c (2 |P_c T_c| + 1) / (|P_c| + |T_c| + 1)``."""
+    """Soft Dice ``1 - mean_c (2 |P_c T_c| + 1) / (|P_c| + |T_c| + 1)`` over the whole batch, or
+    (``per_image``) per image and then averaged over the images.
+
+    Batch Dice weighs every defect pixel alike, so when a few images hold most of the defect area
+    (the magnetic tile set: ``uneven`` bands cover ~25 % of their tiles, 72 % of all defect pixels,
+    blowholes 0.2 %) the gradient is theirs and the network first learns to predict nothing at all.
+    Per-image Dice gives every image the same say; on an image without defects it is
+    ``1 / (|P| + 1)``, which pushes false positives down.
+    """
+
+    def __init__(self, per_image: bool = False) -> None:
+        super().__init__()
+        self.per_image = per_image
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         logits = logits.float()
@@ -88,7 +100,7 @@ class DiceLoss(nn.Module):
         else:
             probs = torch.softmax(logits, dim=1)
             onehot = F.one_hot(target.long(), logits.shape[1]).permute(0, 3, 1, 2).to(probs.dtype)
-        dims = (0, 2, 3)
+        dims = (2, 3) if self.per_image else (0, 2, 3)
         intersection = (probs * onehot).sum(dims)
         total = probs.sum(dims) + onehot.sum(dims)
         dice = (2.0 * intersection + EPS) / (total + EPS)
@@ -114,6 +126,7 @@ def build_loss(
     class_weights: Sequence[float] | None = None,
     focal_gamma: float = 2.0,
     bce_weight: float = 0.5,
+    dice_per_image: bool = False,
 ) -> nn.Module:
     """The loss module named ``name`` (see the module docstring)."""
     weight = torch.tensor(list(class_weights), dtype=torch.float32) if class_weights is not None else None
@@ -122,9 +135,9 @@ def build_loss(
     if name == "focal":
         return FocalLoss(focal_gamma, weight)
     if name == "dice":
-        return DiceLoss()
+        return DiceLoss(dice_per_image)
     if name in ("ce_dice", "dice_bce"):
-        return SumLoss(DiceLoss(), CrossEntropy(weight), bce_weight)
+        return SumLoss(DiceLoss(dice_per_image), CrossEntropy(weight), bce_weight)
     raise ValueError(f"unknown loss {name!r}")
 
 

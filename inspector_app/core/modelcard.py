@@ -10,7 +10,12 @@ JSON layout (flat; one key per field, the class table as a ``classes`` list)::
      "classes": [{"index": 0, "label": "_background_", ...}, ...],
      "input_channels": 3, "mean": [..], "std": [..], "size_multiple": 32, "input_size": null,
      "output": "softmax", "threshold": 0.5, "training": {..}, "metrics": {..},
-     "created": "2025-01-01T12:00:00+00:00", "parent": null}
+     "created": "2025-01-01T12:00:00+00:00", "parent": null,
+     "decision": {"threshold": 0.5, "min_area_px": 40}}
+
+``decision`` (optional, :class:`~inspector_app.core.decision.DecisionRule`) is the image-level
+OK/NG rule chosen on the validation split; it is written only when set, so cards without it are
+byte-for-byte what older versions wrote, and older apps keep it as an unknown key.
 
 Unknown keys are kept in ``extra`` and written back, so an older app never drops what a newer
 trainer wrote. A card whose ``schema`` is newer than :data:`SCHEMA_VERSION` is refused.
@@ -33,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector_app.core.classes import ClassTable, ClassTableError
+from inspector_app.core.decision import DecisionRule
 from inspector_app.core.fileio import atomic_write_bytes, atomic_write_text
 
 #: Key of the ONNX metadata entry that holds the card JSON.
@@ -99,6 +105,7 @@ class ModelCard:
     parent: str | None = None
     model_id: str = field(default_factory=new_model_id)
     extra: dict[str, Any] = field(default_factory=dict)
+    decision: DecisionRule | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
@@ -166,7 +173,13 @@ class ModelCard:
                 "parent": self.parent,
             }
         )
+        if self.decision is not None:
+            out["decision"] = self.decision.to_dict()
         return out
+
+    def decision_rule(self) -> DecisionRule:
+        """The card's image-level rule, or the default one (its threshold, any defect pixel)."""
+        return self.decision if self.decision is not None else DecisionRule.default(self.threshold)
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Card as JSON text (``indent=None`` for the compact form embedded in ONNX metadata)."""
@@ -198,6 +211,7 @@ class ModelCard:
         known = {f.name for f in dataclasses.fields(cls)} | {"schema", "classes"}
         try:
             input_size = data.get("input_size")
+            decision = data.get("decision")
             return cls(
                 name=str(data["name"]),
                 architecture=str(data["architecture"]),
@@ -215,6 +229,7 @@ class ModelCard:
                 parent=None if data.get("parent") is None else str(data["parent"]),
                 model_id=str(data.get("model_id") or _content_id(data)),
                 extra={k: v for k, v in data.items() if k not in known and k != "class_table"},
+                decision=DecisionRule.from_dict(decision) if decision is not None else None,
             )
         except ModelError as exc:
             raise ModelError(source, exc.reason) from None

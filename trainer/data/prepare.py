@@ -46,8 +46,10 @@ from trainer.data.samples import (
 from trainer.data.split import (
     Split,
     carve_validation,
+    carve_validation_with_negatives,
     check_split,
     load_split,
+    read_negatives,
     read_split_files,
     stratified_split,
 )
@@ -159,11 +161,33 @@ def prepare_data(
     stems = [s.stem for s in samples]
 
     split: Split | None = None
+    carve: Split | None = None  # the data's own lists, when validation is carved from train.txt
+    negatives: list[str] = []
     if split_file is not None and split_file.is_file():
         split = load_split(split_file)
         check_split(split, stems, os.fspath(split_file))
     else:
         split = read_split_files(root, stems)
+        if cfg.negatives:
+            negatives = read_negatives(root, cfg.negatives, cfg.negatives_count, cfg.seed, stems)
+            if split is None:
+                raise DataError(f"negatives ({cfg.negatives}) need the data's train.txt/test.txt lists")
+        if split is not None and cfg.val_from_train > 0:
+            # Only the training list (and the negatives) are loaded: the test list is never seen.
+            carve, split = split, None
+            listed = set(carve.train) | set(negatives)
+            samples = [s for s in samples if s.stem in listed]
+            log(
+                f"validation carved from {len(carve.train)} training image(s) (val_from_train "
+                f"{cfg.val_from_train}); {len(carve.val)} test image(s) are not used"
+            )
+        elif split is not None and negatives:
+            split = Split(
+                (*split.train, *negatives),
+                split.val,
+                f"{split.source} + {len(negatives)} negatives",
+                test=split.test,
+            )
     if split is not None:
         listed = set(split.train) | set(split.val) | set(split.test)
         unlisted = [s for s in stems if s not in listed]
@@ -266,7 +290,11 @@ def prepare_data(
 
     # --- split -----------------------------------------------------------------------------------
     by_stem = {s.stem: s for s in loaded}
-    if split is None:
+    if carve is not None:
+        split = carve_validation_with_negatives(
+            carve, {s.stem: s.dominant_class for s in loaded}, cfg.val_from_train, cfg.seed, negatives
+        )
+    elif split is None:
         split = stratified_split(
             {s.stem: s.dominant_class for s in loaded},
             cfg.val_fraction,

@@ -164,3 +164,43 @@ def load_split(path: str | os.PathLike[str]) -> Split:
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path}: not a readable split.json ({exc})") from None
+
+
+def read_negatives(
+    root: str | os.PathLike[str], name: str, count: int, seed: int, available: Sequence[str]
+) -> list[str]:
+    """Stems of the defect-free images listed in ``root/name`` to add to training.
+
+    ``count`` > 0 keeps that many, the first in a seeded hash order (so the rest of the list stays
+    unseen by training and can measure false alarms); 0 keeps all. Listed stems without an image
+    and mask are a DataError naming the file.
+    """
+    path = Path(root) / name
+    if not path.is_file():
+        raise DataError(f"negatives list {path} does not exist")
+    stems = _read_list(path)
+    have = set(available)
+    missing = [s for s in stems if s not in have]
+    if missing:
+        raise DataError(
+            f"{path}: {len(missing)} listed image(s) are missing or have no mask: {shorten(missing)}"
+        )
+    ordered = sorted(dict.fromkeys(stems), key=lambda s: _order(seed, s))
+    return ordered[:count] if count > 0 else ordered
+
+
+def carve_validation_with_negatives(
+    files: Split, dominant: Mapping[str, int], fraction: float, seed: int, negatives: Sequence[str] = ()
+) -> Split:
+    """Validation = a stratified ``fraction`` of the files' *training* list; the test list is dropped.
+
+    ``dominant`` maps the training stems to their dominant class; ``negatives`` (defect-free
+    images) get the same share in validation, so that false alarms can be measured there too.
+    """
+    inner = stratified_split({s: dominant[s] for s in files.train if s in dominant}, fraction, seed)
+    val_neg = round(fraction * len(negatives))
+    negs = sorted(negatives, key=lambda s: _order(seed + 1, s))
+    val = tuple(sorted([*inner.val, *negs[:val_neg]]))
+    train = tuple([*inner.train, *sorted(negs[val_neg:])])
+    source = f"{files.source}: val_from_train={fraction}, seed={seed}, {len(negatives)} negatives"
+    return Split(train, val, source)

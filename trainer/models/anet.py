@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.models.registry import SegmentationModel, register_model
+from trainer.models.registry import SegmentationModel, input_layer, register_model
 
 
 def _bn_prelu(channels: int) -> list[nn.Module]:
@@ -126,12 +126,18 @@ class ANet(SegmentationModel):
     """A-Net (389,768 parameters at ``num_classes=1``; any class count).
 
     With one class the output is one logit map (sigmoid); with more, softmax logits.
+    ``image_norm``: standardise each input image first (:class:`~trainer.models.registry.ImageStandardize`).
     """
 
-    def __init__(self, num_classes: int = 1, in_channels: int = 3, dropout: float = 0.1) -> None:
+    def __init__(
+        self, num_classes: int = 1, in_channels: int = 3, dropout: float = 0.1, image_norm: bool = False
+    ) -> None:
         super().__init__()
-        self._remember(num_classes=num_classes, in_channels=in_channels, dropout=dropout)
+        self._remember(
+            num_classes=num_classes, in_channels=in_channels, dropout=dropout, image_norm=image_norm
+        )
         p = dropout
+        self.input_norm = input_layer(image_norm)
         self.stage0 = nn.Sequential(Down(in_channels, 8, 32, dropout=p), *_light_wide(32, 1, p))
         self.stage1 = nn.Sequential(Down(32, 16, 64, dropout=p), *_light_wide(64, 1, p))
         self.stage2 = nn.Sequential(Down(64, 32, 128, dropout=p), *_light_wide(128, 1, p))
@@ -158,7 +164,7 @@ class ANet(SegmentationModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """N x in_channels x H x W (H, W multiples of 32) -> N x num_classes x H x W logits."""
-        x1 = self.stage1(self.stage0(x))
+        x1 = self.stage1(self.stage0(self.input_norm(x)))
         y = self.stage6(self.stage5(self.stage4(self.stage3(self.stage2(x1)))))
         y = self.stage7(torch.cat([self.stage7_up(y), x1], dim=1))
         return self.head(self.stage8(y))

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.models.registry import SegmentationModel, register_model
+from trainer.models.registry import SegmentationModel, input_layer, register_model
 
 
 class DoubleConv(nn.Module):
@@ -41,11 +41,21 @@ class DoubleConv(nn.Module):
 class UNet(SegmentationModel):
     """U-Net with ``depth`` pooling levels and ``base`` channels at full resolution."""
 
-    def __init__(self, num_classes: int = 5, in_channels: int = 3, base: int = 16, depth: int = 4) -> None:
+    def __init__(
+        self,
+        num_classes: int = 5,
+        in_channels: int = 3,
+        base: int = 16,
+        depth: int = 4,
+        image_norm: bool = False,
+    ) -> None:
         super().__init__()
         if depth < 1 or base < 1:
             raise ValueError(f"depth and base must be >= 1, got depth={depth}, base={base}")
-        self._remember(num_classes=num_classes, in_channels=in_channels, base=base, depth=depth)
+        self._remember(
+            num_classes=num_classes, in_channels=in_channels, base=base, depth=depth, image_norm=image_norm
+        )
+        self.input_norm = input_layer(image_norm)
         widths = [base * 2**i for i in range(depth + 1)]
         self.inc = DoubleConv(in_channels, widths[0])
         self.downs = nn.ModuleList(DoubleConv(widths[i], widths[i + 1]) for i in range(depth))
@@ -57,7 +67,7 @@ class UNet(SegmentationModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """N x in_channels x H x W (H, W multiples of 2**depth) -> N x num_classes x H x W logits."""
-        skips = [self.inc(x)]
+        skips = [self.inc(self.input_norm(x))]
         for down in self.downs:
             skips.append(down(F.max_pool2d(skips[-1], 2)))
         y = skips.pop()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainer.models.registry import SegmentationModel, register_model
+from trainer.models.registry import SegmentationModel, input_layer, register_model
 
 #: LeakyReLU slope used throughout the released code
 NEGATIVE_SLOPE = 0.2
@@ -80,9 +80,7 @@ class SkipAttention(nn.Module):
     def __init__(self, channels: int, *, reduction: int = 8) -> None:
         super().__init__()
         hidden = max(1, channels // reduction)
-        self.mlp = nn.Sequential(
-            nn.Conv2d(channels, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, channels, 1)
-        )
+        self.mlp = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, channels, 1))
         self.spatial = nn.Conv2d(channels, channels, 1)
         self.fuse = nn.ConvTranspose2d(2 * channels, channels, 1)
 
@@ -129,13 +127,23 @@ class ZhongNet(SegmentationModel):
     """The full Zhong et al. network (114,001 parameters at 5 classes, released code)."""
 
     def __init__(
-        self, num_classes: int = 5, in_channels: int = 3, depthwise: bool = False, ca_reduction: int = 8
+        self,
+        num_classes: int = 5,
+        in_channels: int = 3,
+        depthwise: bool = False,
+        ca_reduction: int = 8,
+        image_norm: bool = False,
     ) -> None:
         super().__init__()
         self._remember(
-            num_classes=num_classes, in_channels=in_channels, depthwise=depthwise, ca_reduction=ca_reduction
+            num_classes=num_classes,
+            in_channels=in_channels,
+            depthwise=depthwise,
+            ca_reduction=ca_reduction,
+            image_norm=image_norm,
         )
         c1, c2, c3, c4, c5 = CHANNELS
+        self.input_norm = input_layer(image_norm)
         self.enc1 = LightEncoder(in_channels, c1, depthwise=depthwise)
         self.enc2 = LightEncoder(c1, c2, depthwise=depthwise)
         self.enc3 = LightEncoder(c2, c3, depthwise=depthwise)
@@ -148,7 +156,7 @@ class ZhongNet(SegmentationModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """N x in_channels x H x W (H, W multiples of 32) -> N x num_classes x H x W logits."""
-        e1 = self.enc1(x)
+        e1 = self.enc1(self.input_norm(x))
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
         e4 = self.enc4(e3)
