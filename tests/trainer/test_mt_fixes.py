@@ -97,8 +97,10 @@ def test_val_from_train_never_touches_the_test_list(dataset_maker: Maker) -> Non
     assert len(prepared.val) == 3 and len(prepared.train) == 7
     assert "val_from_train=0.3" in prepared.split.source
     assert prepare_data(_config(data, val_from_train=0.3)).split == prepared.split
-    # without the option the test list stays the validation split, as before
-    assert {s.stem for s in prepare_data(_config(data)).val} == test
+    # without the option validation is still carved from train.txt; the test list is only scored
+    # for the final report
+    default = prepare_data(_config(data))
+    assert not {s.stem for s in default.val} & test and set(default.split.test) == test
 
 
 def test_negatives_join_training_and_a_share_goes_to_validation(dataset_maker: Maker) -> None:
@@ -109,9 +111,11 @@ def test_negatives_join_training_and_a_share_goes_to_validation(dataset_maker: M
     used = [s for s in (*prepared.split.train, *prepared.split.val) if s in free]
     assert len(used) == 8 and len(set(used)) == 8
     assert sum(1 for s in prepared.split.val if s in free) == 2  # the same 25 % share
-    # count 0 = the whole list; without carving, negatives only join training
+    # count 0 = the whole list; without val_from_train the negatives join train.txt, from which the
+    # default validation is carved, and never the test list
     plain = prepare_data(_config(data, negatives="free.txt"))
-    assert set(free) <= set(plain.split.train) and not set(free) & set(plain.split.val)
+    assert set(free) <= set(plain.split.train) | set(plain.split.val)
+    assert not set(free) & set(plain.split.test)
     with pytest.raises(DataError, match=r"nothing\.txt"):
         prepare_data(_config(data, negatives="nothing.txt"))
 
@@ -125,7 +129,7 @@ def test_new_options_are_validated() -> None:
 
 
 def test_card_training_summary_holds_no_machine_paths(tmp_path: Path) -> None:
-    from trainer.export import training_summary
+    from trainer.card import training_summary
 
     data, run = tmp_path / "datasets" / "magnetic_tile", tmp_path / "runs" / "mt_anet"
     checkpoint = {
@@ -136,6 +140,6 @@ def test_card_training_summary_holds_no_machine_paths(tmp_path: Path) -> None:
     }
     summary = training_summary(checkpoint)
     assert summary["data"] == "magnetic_tile" and summary["config"]["data"] == "magnetic_tile"
-    assert summary["config"]["run_dir"] == "mt_anet" and summary["config"]["init"] == "best.pt"
+    assert summary["config"]["run_dir"] == "mt_anet" and summary["config"]["init"] == "mt_anet/best.pt"
     assert summary["config"]["classes"] is None
     assert str(tmp_path) not in repr(summary)
