@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
 
 from inspector_app.core.classes import ClassInfo, ClassTable
 from inspector_app.jobs.loader import LoadedImage
 from inspector_app.jobs.review_writer import ReviewWriter
 from inspector_app.services.project import Project, ProjectError
 from inspector_app.services.review_log import ReviewError, ReviewRecord, ReviewSummary, now_iso, summarize
+
+#: How long a CSV export waits for verdicts still being written (seconds).
+EXPORT_WAIT_S = 3.0
 
 
 class ReviewController(QObject):
@@ -208,6 +212,18 @@ class ReviewController(QObject):
     def export_csv(self, path: str | Path) -> int:
         """Write the current verdicts as CSV; returns the number of rows."""
         if self._project is None:
+            return 0
+        # Verdicts are written by the review writer thread: the export must include the ones given
+        # a moment ago, so it waits (briefly, events flowing) until none is left in the queue.
+        deadline = time.monotonic() + EXPORT_WAIT_S
+        while self.waiting() and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.005)
+        if self.waiting():
+            self.notice_posted.emit(
+                f"CSV not exported: {self.waiting()} verdict(s) are still queued (the review log is busy)",
+                "warning",
+            )
             return 0
         try:
             rows = self._project.review_log().export_csv(path)
