@@ -122,11 +122,10 @@ def collector_paused() -> Iterator[None]:
 
     Parsing 50 MB of LabelMe JSON creates millions of lists; each full collection then walks all
     of them with the interpreter lock held (a few hundred ms: the GUI thread stalls). The document
-    holds no cycles, so reference counting frees it. On the way out the objects made meanwhile go
-    straight to the oldest generation (``gc.freeze`` then ``gc.unfreeze``): the next young
-    collection does not walk millions of them, and nothing stays pinned (a lasting ``freeze``
-    would keep every cyclic garbage of the process for good). Full collections, which the
-    interpreter runs rarely, still see them.
+    holds no cycles, so reference counting frees it. Nothing is frozen on the way out: a lasting
+    ``gc.freeze`` pins every cyclic garbage of the process for good, and ``freeze`` + ``unfreeze``
+    postpones the collection of other objects' cycles (Qt-owned ones among them) to an arbitrary
+    later full collection; so the first young collection after the pause walks the new objects once.
     Safe to nest and to use from several threads at once.
     """
     global _pauses, _was_enabled
@@ -140,8 +139,5 @@ def collector_paused() -> Iterator[None]:
     finally:
         with _pause_lock:
             _pauses -= 1
-            if _pauses == 0:
-                gc.freeze()
-                gc.unfreeze()
-                if _was_enabled:
-                    gc.enable()
+            if _pauses == 0 and _was_enabled:
+                gc.enable()

@@ -88,7 +88,8 @@ def test_new_image_appears_once_complete_and_removed_ones_go(qtbot, tmp_path: Pa
         assert window.station.annotation.is_dirty
         with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
             nav.select_row(nav.files.row_of("new.jpg") or 0)
-        assert (root / current).with_suffix(".json").is_file()
+        # saved by the annotation writer thread once the station moved on
+        qtbot.waitUntil(lambda: (root / current).with_suffix(".json").is_file(), timeout=WAIT_MS)
     finally:
         window.shutdown()
 
