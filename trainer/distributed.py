@@ -63,9 +63,17 @@ def init(device: torch.device) -> bool:
     return True
 
 
-def shutdown() -> None:
-    """Destroy the process group if one is up."""
+def shutdown(*, together: bool = True) -> None:
+    """Destroy the process group if one is up.
+
+    With ``together`` (every rank got here normally) the ranks first meet at a barrier: a rank
+    that closes its gloo sockets while a peer is still reading the last collective's messages
+    resets the connection, and the peer's gloo thread then aborts the process (SIGABRT) although
+    training succeeded. After a crash on one rank the others may never arrive, so no barrier.
+    """
     if tdist.is_available() and tdist.is_initialized():
+        if together and tdist.get_world_size() > 1:
+            tdist.barrier()
         tdist.destroy_process_group()
 
 

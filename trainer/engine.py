@@ -614,6 +614,7 @@ def run_training(config: TrainConfig, *, events: EventSink | None = None) -> int
     main = dist.rank() == 0
     events = events or EventSink(None, enabled=main)
     trainer: Trainer | None = None
+    together = False  # every rank finished training normally: they can meet before shutting down
     # Signals are caught from the start, so that a cancel during data loading also exits with 3.
     stop = StopWatch(run_dir)
     stop.__enter__()
@@ -633,6 +634,7 @@ def run_training(config: TrainConfig, *, events: EventSink | None = None) -> int
         events.emit(
             Finished(status="ok", exit_code=code, best_metric=state.best_metric, best_epoch=state.best_epoch)
         )
+        together = code == ExitCode.OK
         return code
     except Cancelled as exc:
         events.log.warning(f"cancelled ({exc}); last.pt holds the weights at the moment of the request")
@@ -658,4 +660,4 @@ def run_training(config: TrainConfig, *, events: EventSink | None = None) -> int
         return ExitCode.CRASH
     finally:
         stop.__exit__()
-        dist.shutdown()
+        dist.shutdown(together=together)

@@ -79,6 +79,13 @@ class DdpRun:
     ranks: list[dict[str, Any]]
 
 
+def _rank_logs(logs: Path) -> str:
+    """What each rank printed (torchrun redirects it into ``--log-dir``), for a failure message."""
+    parts = [f"\n--- {log.relative_to(logs)} ---\n{log.read_text(errors='replace')[-3000:]}"
+             for log in sorted(logs.rglob("*.log"))]  # fmt: skip
+    return "".join(parts)
+
+
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> DdpRun:
     """``defect-train train`` under ``torchrun --standalone --nproc_per_node 2`` (gloo, CPU)."""
@@ -101,7 +108,7 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> DdpRun:
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "DIGEST_DIR": str(digests), "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-2000:] + _rank_logs(logs)
     ranks = [json.loads((digests / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["exit_code"] for r in ranks] == [0, 0]
     return DdpRun(run, logs, ranks)
