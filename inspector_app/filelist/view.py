@@ -139,7 +139,8 @@ class FileListPanel(QWidget):
     """The left panel.
 
     Signals: ``current_changed(source_row)`` when the operator selects an image (also when a new
-    search or filter hides the image on screen: the first image shown becomes current);
+    search or filter hides the image on screen: the first image shown becomes current, for a
+    typed search once typing pauses for ``FOLLOW_DELAY_MS``);
     ``match_activated(source_row)`` when Enter (search box or list) or Down (search box) opens
     a match: the keyboard may go back to the image; ``search_cleared()`` when Esc emptied the
     search; ``filter_changed(shown, total)`` after any search or filter change.
@@ -152,6 +153,9 @@ class FileListPanel(QWidget):
     match_activated = Signal(int)
     search_cleared = Signal()
     filter_changed = Signal(int, int)
+
+    #: Typing pause after which a search that hides the image on screen opens its first match.
+    FOLLOW_DELAY_MS = 300
 
     def __init__(self, model: FileListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -173,6 +177,12 @@ class FileListPanel(QWidget):
         self._last_source_row: int | None = None
         #: True while the panel changes its own filter (select_row): no image follows it.
         self._no_follow = False
+        # While the operator types, the list narrows at once, but the image on screen is replaced
+        # only once typing pauses: "scr" must not load three images on the way to its match.
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setSingleShot(True)
+        self._follow_timer.setInterval(self.FOLLOW_DELAY_MS)
+        self._follow_timer.timeout.connect(self._on_follow_timer_timeout)
         for before, after in (
             (self.proxy.rowsAboutToBeRemoved, self.proxy.rowsRemoved),
             (self.proxy.layoutAboutToBeChanged, self.proxy.layoutChanged),
@@ -249,9 +259,10 @@ class FileListPanel(QWidget):
         if index >= 0:
             self.filter_combo.setCurrentIndex(index)
 
-    def _on_filter_changed(self, follow: bool = False) -> None:
+    def _on_filter_changed(self, follow: bool = False, *, deferred: bool = False) -> None:
         kind, _, label = str(self.filter_combo.currentData() or "all:").partition(":")
         keep = self.current_row()
+        self._follow_timer.stop()
         self.proxy.set_filter(ListFilter(kind, label, self.search.text().strip()))
         if keep is not None:
             proxy_row = self.proxy.proxy_row(keep)
@@ -259,13 +270,22 @@ class FileListPanel(QWidget):
                 self._select_proxy_row(proxy_row, emit=False)
             elif follow and self.proxy.rowCount() > 0:
                 # The operator's own search or filter hid the image on screen: show the first
-                # image it lets through instead of leaving a hidden one up.
-                self._open_proxy_row(0)
+                # image it lets through instead of leaving a hidden one up (after a typing pause).
+                if deferred:
+                    self._follow_timer.start()
+                else:
+                    self._open_proxy_row(0)
         self._update_footer()
         self.filter_changed.emit(self.proxy.rowCount(), self.model.rowCount())
 
+    def _on_follow_timer_timeout(self) -> None:
+        """Typing paused: if the search still hides the image on screen, open the first match."""
+        keep = self._last_source_row
+        if keep is not None and self.proxy.proxy_row(keep) < 0 and self.proxy.rowCount() > 0:
+            self._open_proxy_row(0)
+
     def _on_search_text_changed(self, _text: str) -> None:
-        self._on_filter_changed(follow=not self._no_follow)
+        self._on_filter_changed(follow=not self._no_follow, deferred=True)
 
     def _on_filter_combo_changed(self, _index: int) -> None:
         self._on_filter_changed(follow=not self._no_follow)
@@ -279,6 +299,7 @@ class FileListPanel(QWidget):
 
     def activate_first_match(self) -> bool:
         """Open :meth:`first_match` and emit ``match_activated``; False when nothing matches."""
+        self._follow_timer.stop()  # Enter opens the match now, no need to wait for the pause
         row = self.first_match()
         if row is None:
             return False

@@ -42,7 +42,9 @@ def name(panel: FileListPanel) -> str:
     return panel.model.entry(row).name
 
 
-def test_typing_a_search_that_hides_the_image_opens_the_first_match(panel: FileListPanel) -> None:
+def test_typing_a_search_that_hides_the_image_opens_the_first_match(
+    qtbot: QtBot, panel: FileListPanel
+) -> None:
     opened: list[int] = []
     filtered: list[tuple[int, int]] = []
     panel.current_changed.connect(opened.append)
@@ -51,8 +53,24 @@ def test_typing_a_search_that_hides_the_image_opens_the_first_match(panel: FileL
     QTest.keyClicks(panel.search, "1")  # 1.png, 10.png, 11.png: the image on screen stays
     assert opened == [] and name(panel) == "1.png"
     QTest.keyClicks(panel.search, "0")  # only 10.png: 1.png must not stay up
-    assert opened == [3] and name(panel) == "10.png"
     assert filtered[-1] == (1, 5)
+    qtbot.waitUntil(lambda: opened == [3], timeout=2000)  # once typing pauses
+    assert name(panel) == "10.png"
+
+
+def test_typing_opens_only_the_final_match(qtbot: QtBot, panel: FileListPanel) -> None:
+    """Each keystroke narrows the list at once, but only where typing stops is an image opened:
+    "2" would hide 1.png and open 2.png, "3" would open 3.png - neither is loaded on the way."""
+    opened: list[int] = []
+    panel.current_changed.connect(opened.append)
+    panel.search.setFocus()
+    for text in ("2", "3", "11"):
+        panel.search.clear()
+        QTest.keyClicks(panel.search, text)
+    assert opened == []  # typing has not paused yet
+    qtbot.waitUntil(lambda: opened == [4], timeout=2000)
+    qtbot.wait(2 * panel.FOLLOW_DELAY_MS)
+    assert opened == [4] and name(panel) == "11.png"
 
 
 def test_enter_opens_the_match_and_escape_clears(qtbot: QtBot, panel: FileListPanel) -> None:
