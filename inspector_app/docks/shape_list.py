@@ -136,35 +136,66 @@ class ShapeListPanel(QWidget):
 
     def _on_session_shapes_changed(self) -> None:
         """Update the rows: only the changed shapes' rows when the ids are the same (an edit, an
-        undo of one), every row when shapes came or went or another image was opened."""
+        undo of one); only the rows of shapes that came or went when the others kept their order
+        (an add, a delete, their undo); every row otherwise (another image, a reorder)."""
         self._syncing = True
         try:
             state = self.session.state
-            if state.ids == self._ids and len(self._rows) == len(state.ids):
-                for sid, shape in zip(state.ids, state.shapes, strict=True):
-                    if self._shown.get(sid) is not shape:
-                        self._fill_item(self._rows[sid], sid, shape)
-            else:
-                self.tree.clear()
-                self._rows = {}
-                items = []
-                for sid, shape in zip(state.ids, state.shapes, strict=True):
-                    item = QTreeWidgetItem()
-                    item.setData(0, _ID_ROLE, sid)
-                    item.setFlags(_ROW_FLAGS)
-                    self._fill_item(item, sid, shape)
-                    self._set_checks(item, sid, fresh=True)  # before insertion: no signal per row
-                    self._rows[sid] = item
-                    items.append(item)
-                self.tree.addTopLevelItems(items)
+            shapes = dict(zip(state.ids, state.shapes, strict=True))
+            if not (state.ids == self._ids and len(self._rows) == len(state.ids)):
+                if not self._insert_and_remove_rows(state.ids, shapes):
+                    self._rebuild_rows(state.ids, shapes)
                 self._ids = state.ids
-            self._shown = dict(zip(state.ids, state.shapes, strict=True))
+            for sid, shape in shapes.items():
+                if self._shown.get(sid) is not shape:
+                    self._fill_item(self._rows[sid], sid, shape)
+            self._shown = shapes
             self._apply_selection()
             self._fill_labels(state.shapes)
             n = len(state.shapes)
             self.count_label.setText(f"{n} shape{'s' if n != 1 else ''}" if n else "No shapes")
         finally:
             self._syncing = False
+
+    def _new_row(self, sid: int) -> QTreeWidgetItem:
+        item = QTreeWidgetItem()
+        item.setData(0, _ID_ROLE, sid)
+        item.setFlags(_ROW_FLAGS)
+        self._set_checks(item, sid, fresh=True)  # before insertion: no signal per row
+        self._rows[sid] = item
+        return item
+
+    def _rebuild_rows(self, ids: tuple[int, ...], shapes: dict[int, Shape]) -> None:
+        self.tree.clear()
+        self._rows = {}
+        self._shown = {}
+        items = [self._new_row(sid) for sid in ids]
+        for sid, item in zip(ids, items, strict=True):
+            self._fill_item(item, sid, shapes[sid])
+        self._shown = dict(shapes)
+        self.tree.addTopLevelItems(items)
+
+    def _insert_and_remove_rows(self, ids: tuple[int, ...], shapes: dict[int, Shape]) -> bool:
+        """Take the rows of shapes that went and insert rows for shapes that came, leaving the
+        others alone (rebuilding 5,000 rows for one added shape took 0.2-0.3 s). False when the
+        remaining shapes changed order or most rows change: then a rebuild is as quick."""
+        old = self._ids
+        if not old or len(self._rows) != len(old):
+            return False
+        new_set, old_set = set(ids), set(old)
+        gone = [i for i, sid in enumerate(old) if sid not in new_set]
+        came = [i for i, sid in enumerate(ids) if sid not in old_set]
+        if len(gone) + len(came) > max(64, len(ids) // 4):
+            return False
+        if [sid for sid in old if sid in new_set] != [sid for sid in ids if sid in old_set]:
+            return False
+        for index in reversed(gone):  # from the bottom: the indices above stay valid
+            self.tree.takeTopLevelItem(index)
+            del self._rows[old[index]]
+            self._shown.pop(old[index], None)
+        for index in came:  # ascending: rows before ``index`` are already where they end up
+            self.tree.insertTopLevelItem(index, self._new_row(ids[index]))
+        return True
 
     def _fill_item(self, item: QTreeWidgetItem, sid: int, shape: Shape) -> None:
         name, color = self._display(shape)

@@ -228,3 +228,52 @@ def test_toggle_all_shapes_and_canvas_zoom_keys(setup: Setup) -> None:
     before = canvas.zoom()
     canvas.zoom_by(1)
     assert canvas.zoom() == pytest.approx(before * 1.25)
+
+
+def test_rows_stay_right_through_adds_deletes_and_undo(qtbot: QtBot, tmp_path: Path) -> None:
+    """Rows of shapes that came or went are inserted/taken in place, the other rows are left
+    alone; after any sequence of edits and undos the list reads exactly as one built afresh."""
+    session = AnnotationSession(demo_class_table())
+    session.open(tmp_path / "a.png", tmp_path / "a.json", (400, 400))
+    panel = ShapeListPanel(session)
+    qtbot.addWidget(panel)
+    labels = [c.label for c in demo_class_table().classes[1:]]
+    rng = np.random.default_rng(3)
+
+    def triangle(i: int) -> Shape:
+        x = float(i % 50) * 7
+        return Shape(labels[i % len(labels)], ((x, 1.0), (x + 5, 1.0), (x + 2, 6.0)))
+
+    session.add_shapes([triangle(i) for i in range(40)])
+    first = panel.tree.topLevelItem(0)
+    session.add_shapes([triangle(99)])
+    # one shape added at the end: the first row is the same row, not a rebuilt one
+    assert panel.tree.topLevelItem(0) is first
+    stack = session.undo_stack
+    assert stack is not None
+    for step in range(40):
+        ids = session.shape_ids
+        action = rng.integers(0, 4)
+        if action == 0 and ids:
+            session.remove_shapes(list(rng.choice(ids, size=min(len(ids), 3), replace=False)))
+        elif action == 1:
+            session.add_shapes([triangle(100 + step), triangle(200 + step)])
+        elif action == 2 and stack.canUndo():
+            stack.undo()
+        elif stack.canRedo():
+            stack.redo()
+        session.set_hidden(session.shape_ids[:1], True)
+        fresh = ShapeListPanel(session)
+        assert rows(panel) == rows(fresh), f"step {step}"
+        assert panel.label_texts() == fresh.label_texts()
+        assert panel.tree.topLevelItemCount() == len(session.shape_ids)
+        fresh.deleteLater()
+
+
+def rows(panel: ShapeListPanel) -> list[tuple[tuple[str, str, str], Qt.CheckState, Qt.CheckState]]:
+    """Each row's texts with its visibility and lock check boxes."""
+    items = [panel.tree.topLevelItem(r) for r in range(panel.tree.topLevelItemCount())]
+    return [
+        (texts, item.checkState(0), item.checkState(3))
+        for texts, item in zip(panel.row_texts(), items, strict=True)
+    ]
