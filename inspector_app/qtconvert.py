@@ -16,8 +16,8 @@ formats, strides and buffer lifetime are written down once:
 * ``qimage_to_array(image) -> ndarray``: a copy as HxW / HxWx3 / HxWx4 uint8.
 * ``color_to_qcolor(rgb, alpha=255) -> QColor``.
 * ``blended_qimage(image, mask, palette, opacity, max_side) -> QImage``: a frame with its class
-  overlay painted on, optionally downscaled, as one image that owns its pixels. Safe to call on
-  a worker thread (QImage and QPainter on a QImage need no GUI thread), so live views only set it.
+  overlay blended in, optionally downscaled, as one RGB32 image that owns its pixels. Made on a
+  worker thread with OpenCV/numpy (they release the GIL), so live views only set it.
 
 Pixel values in the LUT are packed as native-endian 32-bit ``0xAARRGGBB`` words, which is how Qt
 stores ``Format_ARGB32*`` on every platform.
@@ -27,10 +27,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+import cv2
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtGui import QColor, QImage
 
 from inspector_app.core.images import to_display_rgb8
 
@@ -170,21 +170,55 @@ def blended_qimage(
     opacity: float = 0.5,
     max_side: int | None = None,
 ) -> QImage:
-    """``image`` (HxW / HxWx3 / HxWx4) with ``mask`` coloured by ``palette`` painted over it.
+    """``image`` (HxW / HxWx3 / HxWx4, uint8 or uint16) with ``mask`` coloured by ``palette``
+    blended over it (class 0 and classes past the palette left clear), as an opaque ``RGB32``
+    image that owns its pixels (what a pixmap is made from without another conversion).
 
-    With ``max_side`` the result is scaled down (smoothly) so its longer side is at most that:
-    a 4096x3000 frame is never handed to a small tile at full size. Thread-safe (see module doc).
+    With ``max_side`` the result is scaled down (area interpolation; the mask nearest) so that
+    its longer side is at most that: a 4096x3000 frame is never handed to a small tile at full
+    size. Made for worker threads: every pixel operation is OpenCV or numpy, which release the
+    GIL while they run. QPainter and ``QImage.scaled`` hold it for their whole call under
+    PySide6, and on the live output thread that stalled the GUI thread waiting for the GIL.
     """
-    frame = array_to_qimage(image).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-    if mask is not None and mask.shape[:2] == image.shape[:2]:
-        painter = QPainter(frame)
-        painter.drawImage(0, 0, overlay_qimage(mask, palette, opacity))
-        painter.end()
-    if max_side is not None and max(frame.width(), frame.height()) > max_side:
-        frame = frame.scaled(
-            max_side,
-            max_side,
-            Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-    return frame
+    rgb = to_display_rgb8(image)
+    if mask is not None and mask.shape[:2] != rgb.shape[:2]:
+        mask = None
+    height, width = rgb.shape[:2]
+    if height == 0 or width == 0:
+        return QImage()
+    if max_side is not None and max(height, width) > max_side:
+        scale = max_side / max(height, width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        if mask is not None:
+            mask = np.asarray(cv2.resize(_mask_u8(mask), size, interpolation=cv2.INTER_NEAREST), np.uint8)
+    # B, G, R, 255 bytes are the 32-bit words 0xffRRGGBB of Format_RGB32 on a little-endian CPU
+    bgra = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA), np.uint8)
+    if mask is not None:
+        _blend_into(bgra, _mask_u8(mask), palette, opacity)
+    out = QImage(bgra.shape[1], bgra.shape[0], QImage.Format.Format_RGB32)
+    if out.isNull():
+        raise MemoryError(f"cannot allocate a {bgra.shape[1]}x{bgra.shape[0]} QImage")
+    _image_view(out)[:, : bgra.shape[1] * 4] = bgra.reshape(bgra.shape[0], -1)
+    return out
+
+
+def _mask_u8(mask: np.ndarray) -> npt.NDArray[np.uint8]:
+    return mask if mask.dtype == np.uint8 else np.clip(mask, 0, 255).astype(np.uint8)
+
+
+def _blend_into(
+    bgra: npt.NDArray[np.uint8], mask: npt.NDArray[np.uint8], palette: npt.ArrayLike, opacity: float
+) -> None:
+    """Blend the class colours into ``bgra`` in place, within the mask's bounding box only."""
+    colours = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)[:256]
+    x, y, w, h = cv2.boundingRect(mask)  # of the non-zero pixels; (0, 0, 0, 0) for none
+    if w == 0 or h == 0 or len(colours) < 2:
+        return
+    lut = np.full((256, 4), 255, np.uint8)
+    lut[: len(colours), :3] = colours[:, ::-1]  # RGB palette -> BGR(A) pixels
+    roi, classes = bgra[y : y + h, x : x + w], mask[y : y + h, x : x + w]
+    alpha = min(max(float(opacity), 0.0), 1.0)
+    blended = cv2.addWeighted(roi, 1.0 - alpha, lut[classes], alpha, 0.0)
+    painted = (classes > 0) & (classes < len(colours))
+    np.copyto(roi, blended, where=painted[:, :, None])

@@ -6,6 +6,7 @@ import gc
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QImage
 
 from inspector_app.qtconvert import (
@@ -146,3 +147,25 @@ def test_blended_frame_on_a_worker_thread_is_painted_and_scaled() -> None:
     small = blended_qimage(image, mask, palette, 0.5, max_side=40)
     assert (small.width(), small.height()) == (40, 30)
     assert blended_qimage(image, None, palette).size() == out[0].size()  # no mask: the frame alone
+    assert tuple(qimage_to_array(small)[2, 2, :3]) == (100, 100, 100)
+    r, g, b = qimage_to_array(small)[7, 10, :3]  # the region, scaled with the frame
+    assert 170 <= r <= 180 and 45 <= g <= 55 and 45 <= b <= 55
+
+
+def test_blended_frame_leaves_classes_past_the_palette_and_other_inputs_alone() -> None:
+    grey = np.full((30, 40), 60, np.uint8)  # one channel in, RGB out
+    mask = np.zeros((30, 40), np.uint8)
+    mask[0:10, 0:10] = 1
+    mask[20:30, 30:40] = 7  # no colour for class 7: left clear
+    out = qimage_to_array(blended_qimage(grey, mask, [[0, 0, 0], [0, 0, 255]], 1.0))
+    assert tuple(out[5, 5, :3]) == (0, 0, 255) and tuple(out[25, 35, :3]) == (60, 60, 60)
+    assert tuple(out[15, 20, :3]) == (60, 60, 60)
+    wrong = np.ones((5, 5), np.uint8)  # a mask of another size is not drawn
+    drawn = qimage_to_array(blended_qimage(grey, wrong, [[0, 0, 0], [255, 0, 0]]))
+    assert tuple(drawn[0, 0, :3]) == (60, 60, 60)
+    deep = np.full((30, 40, 3), 1000, np.uint16)  # 16-bit frames are windowed for display
+    assert blended_qimage(deep, None, [[0, 0, 0]]).size() == out_size(40, 30)
+
+
+def out_size(width: int, height: int) -> QSize:
+    return QSize(width, height)
